@@ -1,0 +1,14 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+    coverage: {
+      provider: 'v8',
+      include: ['shared/**', 'functions/**', 'bridge/**', 'infra/**'],
+      reporter: ['text-summary'],
+    },
+  },
+});
