@@ -1,0 +1,53 @@
+/**
+ * `etcd-bridge invoke <stage> --event FILE`: run a stage function in-process on one event, as
+ * `sam local invoke` does. stdout carries exactly the function's response JSON; logs go to stderr.
+ */
+import { Console } from 'node:console';
+import { readFile } from 'node:fs/promises';
+import { createLambdaContext } from '../lambda/context.js';
+import { isStageName, loadStageHandler, STAGE_NAMES } from '../stages.js';
+import { CliUsageError, parseCommandLine } from './usage.js';
+
+export const INVOKE_USAGE = `etcd-bridge invoke <${STAGE_NAMES.join('|')}> --event FILE [--timeout-ms N]`;
+
+export async function invokeCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseCommandLine('invoke', args, {
+    event: { type: 'string', short: 'e' },
+    'timeout-ms': { type: 'string' },
+  });
+  const stage = positionals[0];
+  if (stage === undefined || !isStageName(stage) || positionals.length > 1) {
+    throw new CliUsageError(
+      `invoke: expected one stage (${STAGE_NAMES.join(' | ')}), got ${positionals.join(' ') || 'none'}`,
+    );
+  }
+  if (values.event === undefined) throw new CliUsageError('invoke: --event FILE is required');
+  const timeoutMs = Number(values['timeout-ms'] ?? 30_000);
+  if (!Number.isInteger(timeoutMs) || timeoutMs <= 0)
+    throw new CliUsageError('invoke: --timeout-ms must be a positive integer');
+
+  let event: unknown;
+  try {
+    event = JSON.parse(await readFile(values.event, 'utf8'));
+  } catch (error) {
+    throw new CliUsageError(
+      `invoke: --event ${values.event}: ${error instanceof Error ? error.message : String(error)}`,
+    );
+  }
+
+  // Powertools writes logs and metrics to stdout; stdout here is the response alone. In dev mode
+  // Powertools uses the global console, which we point at stderr before the handler is loaded.
+  process.env.POWERTOOLS_DEV = 'true';
+  globalThis.console = new Console({ stdout: process.stderr, stderr: process.stderr });
+
+  const handler = await loadStageHandler(stage);
+  try {
+    const response = await handler(event, createLambdaContext({ functionName: stage, timeoutMs }));
+    process.stdout.write(`${JSON.stringify(response)}\n`);
+    return 0;
+  } catch (error) {
+    const err = error instanceof Error ? error : new Error(String(error));
+    process.stdout.write(`${JSON.stringify({ errorType: err.name, errorMessage: err.message })}\n`);
+    return 1;
+  }
+}

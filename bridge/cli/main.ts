@@ -1,0 +1,35 @@
+/** The `etcd-bridge` command line: one module a command, dispatched here. */
+import { INVOKE_USAGE, invokeCommand } from './invoke.js';
+import { CliUsageError } from './usage.js';
+
+type Command = (args: string[]) => Promise<number>;
+
+const COMMANDS: Record<string, { run: Command; usage: string }> = {
+  invoke: { run: invokeCommand, usage: INVOKE_USAGE },
+};
+
+function usage(): string {
+  return ['usage:', ...Object.values(COMMANDS).map((c) => `  ${c.usage}`)].join('\n');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...args] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(`${usage()}\n`);
+    return name === undefined ? 2 : 0;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    process.stderr.write(`etcd-bridge: unknown command ${JSON.stringify(name)}\n${usage()}\n`);
+    return 2;
+  }
+  try {
+    return await command.run(args);
+  } catch (error) {
+    if (error instanceof CliUsageError) {
+      process.stderr.write(`etcd-bridge: ${error.message}\nusage: ${command.usage}\n`);
+      return 2;
+    }
+    throw error;
+  }
+}

@@ -1,0 +1,82 @@
+/**
+ * Key patterns with named parts: `/esi-worker/job_state/{api}/{collection}/{id}`.
+ *
+ * A `{name}` matches one non-empty key segment (no `/`). Routes use patterns to name the parts of a
+ * source key and templates (the same syntax) to build the keys a stage reads.
+ */
+
+export type KeyParts = Readonly<Record<string, string>>;
+
+export interface KeyPattern {
+  readonly source: string;
+  /** The literal text before the first `{name}`: the etcd prefix to watch. */
+  readonly prefix: string;
+  readonly names: readonly string[];
+  /** The named parts of `key`, or undefined when the key does not match. */
+  match(key: string): KeyParts | undefined;
+  /** The key for these parts; throws when a part is missing or contains `/`. */
+  build(parts: KeyParts): string;
+}
+
+const PLACEHOLDER = /\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
+
+export class KeyPatternError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'KeyPatternError';
+  }
+}
+
+export function compileKeyPattern(source: string): KeyPattern {
+  if (!source.startsWith('/'))
+    throw new KeyPatternError(`key pattern ${JSON.stringify(source)} must start with "/"`);
+  const names: string[] = [];
+  let regexText = '^';
+  let last = 0;
+  for (const m of source.matchAll(PLACEHOLDER)) {
+    const name = m[1]!;
+    if (names.includes(name))
+      throw new KeyPatternError(`key pattern ${JSON.stringify(source)} repeats {${name}}`);
+    names.push(name);
+    regexText += escapeRegExp(source.slice(last, m.index)) + '([^/]+)';
+    last = m.index + m[0].length;
+  }
+  const tail = source.slice(last);
+  if (/[{}]/.test(tail) || /[{}]/.test(source.replace(PLACEHOLDER, ''))) {
+    throw new KeyPatternError(`key pattern ${JSON.stringify(source)} has an unbalanced "{" or "}"`);
+  }
+  regexText += `${escapeRegExp(tail)}$`;
+  const regex = new RegExp(regexText);
+  const firstBrace = source.indexOf('{');
+  const prefix = firstBrace === -1 ? source : source.slice(0, firstBrace);
+
+  return {
+    source,
+    prefix,
+    names,
+    match(key) {
+      const m = regex.exec(key);
+      if (!m) return undefined;
+      const parts: Record<string, string> = {};
+      names.forEach((name, i) => {
+        parts[name] = m[i + 1]!;
+      });
+      return parts;
+    },
+    build(parts) {
+      return source.replace(PLACEHOLDER, (_whole, name: string) => {
+        const value = parts[name];
+        if (value === undefined || value === '' || value.includes('/')) {
+          throw new KeyPatternError(
+            `key pattern ${source}: part {${name}} is missing or not one key segment`,
+          );
+        }
+        return value;
+      });
+    },
+  };
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
