@@ -38,7 +38,7 @@ export function compileKeyPattern(source: string): KeyPattern {
     if (names.includes(name))
       throw new KeyPatternError(`key pattern ${JSON.stringify(source)} repeats {${name}}`);
     names.push(name);
-    regexText += escapeRegExp(source.slice(last, m.index)) + '([^/]+)';
+    regexText += `${escapeRegExp(source.slice(last, m.index))}([^/]+)`;
     last = m.index + m[0].length;
   }
   const tail = source.slice(last);

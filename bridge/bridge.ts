@@ -1,0 +1,256 @@
+/**
+ * The bridge: leads its group, then runs one RouteWorker per route over a shared Committer.
+ * Losing leadership stops every route at once; the process is expected to exit and be restarted.
+ */
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { Etcd3 } from 'etcd3';
+import { Committer } from './commit/committer.js';
+import type { BridgeConfig } from './config.js';
+import { EtcdDeadLetterSink } from './dlq/etcd-sink.js';
+import type { DeadLetterSink } from './dlq/sink.js';
+import { errorMessage } from './errors.js';
+import { createEtcdClient } from './etcd/client.js';
+import { compare, op } from './etcd/ops.js';
+import { InProcessInvoker } from './invoke/in-process.js';
+import type { Invoker } from './invoke/invoker.js';
+import { LambdaInvoker } from './invoke/lambda.js';
+import { type Keyspace, keyspaceFor, padRevision, unpadRevision } from './keyspace.js';
+import { Leadership } from './leader.js';
+import { type BridgeLogger, silentLogger } from './log.js';
+import { type RouteStats, RouteWorker } from './route-worker.js';
+
+export interface BridgeOptions {
+  client?: Etcd3;
+  invoker?: Invoker;
+  deadLetters?: DeadLetterSink;
+  logger?: BridgeLogger;
+  bridgeId?: string;
+  invokeLatency?(route: string, seconds: number): void;
+}
+
+export interface RouteStatus {
+  route: string;
+  prefix: string;
+  function: string;
+  checkpoint: string | null;
+  handledThrough: string;
+  held: number;
+  inFlightBatches: number;
+  watch: string;
+  watchReconnects: number;
+  stats: RouteStats;
+}
+
+export class Bridge {
+  private readonly workers = new Map<string, RouteWorker>();
+  private stopping: Promise<void> | undefined;
+  private flushTimer: NodeJS.Timeout | undefined;
+  private fatalError: Error | undefined;
+  private readonly fatalListeners: Array<(error: Error) => void> = [];
+  private readonly ownsClient: boolean;
+  private readonly logger: BridgeLogger;
+
+  private constructor(
+    readonly config: BridgeConfig,
+    readonly client: Etcd3,
+    readonly keyspace: Keyspace,
+    readonly bridgeId: string,
+    readonly leadership: Leadership,
+    readonly committer: Committer,
+    private readonly invoker: Invoker,
+    readonly deadLetters: DeadLetterSink,
+    options: BridgeOptions,
+  ) {
+    this.ownsClient = options.client === undefined;
+    this.logger = options.logger ?? silentLogger;
+  }
+
+  /** Connect, wait to be elected leader of the group, resume every route from its checkpoint. */
+  static async start(config: BridgeConfig, options: BridgeOptions = {}): Promise<Bridge> {
+    const logger = options.logger ?? silentLogger;
+    const client = options.client ?? createEtcdClient(config.etcd);
+    const keyspace = keyspaceFor(config.group);
+    const bridgeId = options.bridgeId ?? `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
+    try {
+      // Fail fast and clearly on a wrong endpoint, CA or password, before campaigning.
+      await client.get(keyspace.checkpoint('-')).exec();
+    } catch (error) {
+      if (!options.client) client.close();
+      throw new Error(`cannot reach etcd at ${config.etcd.endpoints.join(', ')}: ${errorMessage(error)}`, {
+        cause: error,
+      });
+    }
+    logger.log('info', 'campaigning for leadership', { group: config.group, bridgeId });
+    const leadership = await Leadership.acquire(client, keyspace.root, bridgeId, config.leaseTtlSeconds);
+    logger.log('info', 'elected leader', { group: config.group, bridgeId });
+
+    const invoker =
+      options.invoker ??
+      (config.invoke.mode === 'lambda'
+        ? new LambdaInvoker({
+            ...(config.invoke.endpoint ? { endpoint: config.invoke.endpoint } : {}),
+            ...(config.invoke.region ? { region: config.invoke.region } : {}),
+            timeoutMs: config.invoke.timeoutMs,
+          })
+        : new InProcessInvoker(config.invoke.timeoutMs));
+    const deadLetters = options.deadLetters ?? new EtcdDeadLetterSink(client, keyspace);
+    const workers = new Map<string, RouteWorker>();
+    const committer = new Committer(
+      client,
+      leadership,
+      (route) => keyspace.checkpoint(route),
+      (route, finishing) => workers.get(route)?.checkpointFor(finishing),
+    );
+    const bridge = new Bridge(
+      config,
+      client,
+      keyspace,
+      bridgeId,
+      leadership,
+      committer,
+      invoker,
+      deadLetters,
+      options,
+    );
+    leadership.onLost((error) => bridge.fail(error));
+
+    for (const route of config.routes) {
+      const worker = new RouteWorker(route, {
+        client,
+        keyspace,
+        invoker,
+        committer,
+        deadLetters,
+        bridgeId,
+        maxInFlight: config.maxInFlight,
+        observer: {
+          log: (level, message, fields) => logger.log(level, message, fields),
+          ...(options.invokeLatency ? { invokeLatency: options.invokeLatency } : {}),
+        },
+        onFatal: (error) => bridge.fail(error),
+      });
+      workers.set(route.name, worker);
+      bridge.workers.set(route.name, worker);
+    }
+    for (const worker of workers.values()) await bridge.startRoute(worker);
+    bridge.flushTimer = setInterval(() => {
+      committer.flushCheckpoints([...workers.keys()]).catch((error: unknown) => {
+        logger.log('warn', 'checkpoint flush failed', { error: errorMessage(error) });
+      });
+    }, config.checkpointFlushMs);
+    bridge.flushTimer.unref();
+    return bridge;
+  }
+
+  /** Resume from the checkpoint; a route without one starts at its start position. */
+  private async startRoute(worker: RouteWorker): Promise<void> {
+    const route = worker.route;
+    const checkpointKey = this.keyspace.checkpoint(route.name);
+    const stored = await this.client.get(checkpointKey).string();
+    if (stored !== null) {
+      const checkpoint = BigInt(unpadRevision(stored));
+      this.committer.setCheckpoint(route.name, checkpoint);
+      this.logger.log('info', 'route resumes from its checkpoint', {
+        route: route.name,
+        checkpoint: checkpoint.toString(),
+      });
+      worker.start(checkpoint + 1n);
+      return;
+    }
+    const head = BigInt((await this.client.get(checkpointKey).exec()).header.revision);
+    const position = route.startPosition;
+    const from =
+      position === 'latest'
+        ? head + 1n
+        : position === 'earliest'
+          ? 1n
+          : position === 'resync'
+            ? head + 1n
+            : BigInt(position);
+    // Record where we start at once, so a crash before the first commit cannot skip ahead to a later "latest".
+    const result = await this.client.kv.txn({
+      compare: [this.leadership.fence(), compare.modRevision(checkpointKey, '0')],
+      success: [op.put(checkpointKey, padRevision(from - 1n))],
+      failure: [],
+    });
+    if (!result.succeeded)
+      throw new Error(`route ${route.name}: checkpoint appeared while starting; restart the bridge`);
+    this.committer.setCheckpoint(route.name, from - 1n);
+    this.logger.log('info', 'route starts', { route: route.name, position, fromRevision: from.toString() });
+    if (position === 'resync') {
+      worker.start(from);
+      await worker.resync('start position resync');
+    } else {
+      worker.start(from);
+    }
+  }
+
+  get routes(): readonly RouteWorker[] {
+    return [...this.workers.values()];
+  }
+
+  route(name: string): RouteWorker | undefined {
+    return this.workers.get(name);
+  }
+
+  status(): RouteStatus[] {
+    return this.routes.map((worker) => ({
+      route: worker.route.name,
+      prefix: worker.prefix,
+      function: worker.route.function,
+      checkpoint: this.committer.lastCheckpoint(worker.route.name)?.toString() ?? null,
+      handledThrough: worker.handledThrough.toString(),
+      held: worker.held,
+      inFlightBatches: worker.inFlightBatches,
+      watch: worker.watchState,
+      watchReconnects: worker.watchReconnects,
+      stats: { ...worker.stats },
+    }));
+  }
+
+  /** True when no route holds or processes anything and no commit is pending. */
+  isIdle(): boolean {
+    return this.routes.every((w) => w.isIdle()) && this.committer.pendingCount === 0;
+  }
+
+  onFatal(listener: (error: Error) => void): void {
+    if (this.fatalError) listener(this.fatalError);
+    else this.fatalListeners.push(listener);
+  }
+
+  get fatal(): Error | undefined {
+    return this.fatalError;
+  }
+
+  private fail(error: Error): void {
+    if (this.fatalError) return;
+    this.fatalError = error;
+    this.logger.log('error', 'bridge stops', { error: error.message });
+    for (const worker of this.workers.values()) worker.stop();
+    clearInterval(this.flushTimer);
+    for (const listener of this.fatalListeners) listener(error);
+  }
+
+  /** Drain: stop watching, let batches in flight commit, resign, disconnect. */
+  stop(options: { drainTimeoutMs?: number } = {}): Promise<void> {
+    this.stopping ??= (async () => {
+      clearInterval(this.flushTimer);
+      for (const worker of this.workers.values()) worker.stop();
+      const drained = Promise.all([...this.workers.values()].map((w) => w.idle())).then(() =>
+        this.committer.idle(),
+      );
+      await Promise.race([
+        drained,
+        new Promise((resolve) => setTimeout(resolve, options.drainTimeoutMs ?? 10_000).unref()),
+      ]);
+      if (!this.fatalError) {
+        await this.committer.flushCheckpoints([...this.workers.keys()]).catch(() => {});
+      }
+      await this.leadership.resign();
+      await this.invoker.close?.();
+      if (this.ownsClient) this.client.close();
+    })();
+    return this.stopping;
+  }
+}

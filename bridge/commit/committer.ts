@@ -1,0 +1,268 @@
+/**
+ * Group commit: the outputs of many records in one etcd transaction, together with each record's
+ * applied marker and its route's checkpoint, guarded by the leader fence and by the markers.
+ *
+ * A record commits only if its applied marker is still what it was when the batch read it, so a
+ * redelivered record (after a crash, a resync, a retried transaction whose answer was lost) commits
+ * nothing. Transactions run one at a time: while one is in flight the next one fills up, which is
+ * what lets many records share one fsync.
+ */
+import type { Etcd3, ICompare, IRequestOp } from 'etcd3';
+import type { Mutation } from '../../shared/index.js';
+import { LeadershipLostError } from '../errors.js';
+import { compare, op } from '../etcd/ops.js';
+import { padRevision } from '../keyspace.js';
+import type { Leadership } from '../leader.js';
+
+/** etcd's default `--max-txn-ops`. */
+export const MAX_TXN_OPS = 128;
+
+export type CommitOutcome = 'committed' | 'already-applied';
+
+export interface CommitRequest {
+  readonly route: string;
+  readonly sourceKey: string;
+  readonly revision: bigint;
+  readonly markerKey: string;
+  /** The marker's mod revision as the batch read it; "0" when it did not exist. */
+  markerModRevision: string;
+  readonly mutations: readonly Mutation[];
+  /** A dead-letter record written with the marker (the etcd sink). */
+  readonly deadLetter?: { readonly key: string; readonly value: string };
+  /** The route's queue item, for the checkpoint. */
+  readonly item: object;
+}
+
+/** The checkpoint a route may record once `finishing` (its records in this transaction) are done. */
+export type CheckpointProvider = (route: string, finishing: ReadonlySet<object>) => bigint | undefined;
+
+interface Pending {
+  readonly request: CommitRequest;
+  resolve(outcome: CommitOutcome): void;
+  reject(error: unknown): void;
+}
+
+export interface CommitterStats {
+  transactions: number;
+  records: number;
+  conflicts: number;
+  errors: number;
+}
+
+export class Committer {
+  private queue: Pending[] = [];
+  private running = false;
+  private readonly checkpoints = new Map<string, bigint>();
+  private readonly idleWaiters: Array<() => void> = [];
+  readonly stats: CommitterStats = { transactions: 0, records: 0, conflicts: 0, errors: 0 };
+
+  constructor(
+    private readonly client: Etcd3,
+    private readonly leadership: Leadership,
+    private readonly checkpointKey: (route: string) => string,
+    private readonly checkpointFor: CheckpointProvider,
+    private readonly maxOps = MAX_TXN_OPS,
+  ) {}
+
+  /** The last checkpoint committed per route. */
+  lastCheckpoint(route: string): bigint | undefined {
+    return this.checkpoints.get(route);
+  }
+
+  /** Start from the checkpoint read at start-up, so it is never written backwards. */
+  setCheckpoint(route: string, revision: bigint): void {
+    this.checkpoints.set(route, revision);
+  }
+
+  get pendingCount(): number {
+    return this.queue.length + (this.running ? 1 : 0);
+  }
+
+  submit(request: CommitRequest): Promise<CommitOutcome> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ request, resolve, reject });
+      if (!this.running) void this.run();
+    });
+  }
+
+  /** Write checkpoints that moved without any record to commit (filtered or skipped events). */
+  async flushCheckpoints(routes: readonly string[]): Promise<void> {
+    if (this.running || this.queue.length > 0) return;
+    const ops = this.checkpointOps(routes, new Map());
+    if (ops.puts.length === 0) return;
+    this.running = true;
+    try {
+      const result = await this.client.kv.txn({
+        compare: [this.leadership.fence()],
+        success: ops.puts,
+        failure: [],
+      });
+      if (!result.succeeded) this.leadershipLost();
+      else for (const [route, revision] of ops.revisions) this.checkpoints.set(route, revision);
+    } finally {
+      this.running = false;
+      if (this.queue.length > 0) void this.run();
+      else this.notifyIdle();
+    }
+  }
+
+  /** Resolves when nothing is queued or in flight. */
+  idle(): Promise<void> {
+    if (!this.running && this.queue.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private async run(): Promise<void> {
+    this.running = true;
+    let backoffMs = 50;
+    try {
+      while (this.queue.length > 0) {
+        if (this.leadership.lost) {
+          this.failAll(this.leadership.lost);
+          break;
+        }
+        const batch = this.takeBatch();
+        try {
+          await this.commit(batch);
+          backoffMs = 50;
+        } catch (error) {
+          if (error instanceof LeadershipLostError) {
+            for (const p of batch) p.reject(error);
+            this.failAll(error);
+            break;
+          }
+          // etcd unavailable or the answer lost: the batch goes back, in order, and is tried again.
+          // If it did commit, the markers now say so and the retry resolves it as already applied.
+          this.stats.errors++;
+          this.queue = [...batch, ...this.queue];
+          await sleep(backoffMs);
+          backoffMs = Math.min(2_000, backoffMs * 2);
+        }
+      }
+    } finally {
+      this.running = false;
+      if (this.queue.length === 0) this.notifyIdle();
+    }
+  }
+
+  /** As many queued requests as fit one transaction, in order, with no key written twice. */
+  private takeBatch(): Pending[] {
+    const batch: Pending[] = [];
+    const written = new Set<string>();
+    const routes = new Set<string>();
+    let compares = 1; // the fence
+    let ops = 0;
+    while (batch.length < this.queue.length) {
+      const next = this.queue[batch.length]!;
+      const keys = keysWritten(next.request);
+      const checkpointOps = routes.has(next.request.route) ? 0 : 1;
+      const needed = keys.length + checkpointOps;
+      if (batch.length > 0 && (compares + 1 > this.maxOps || ops + needed > this.maxOps)) break;
+      if (keys.some((k) => written.has(k))) break;
+      for (const k of keys) written.add(k);
+      routes.add(next.request.route);
+      compares++;
+      ops += needed;
+      batch.push(next);
+    }
+    this.queue = this.queue.slice(batch.length);
+    return batch;
+  }
+
+  private async commit(batch: Pending[]): Promise<void> {
+    const compares: ICompare[] = [this.leadership.fence()];
+    const success: IRequestOp[] = [];
+    const finishing = new Map<string, Set<object>>();
+    for (const { request } of batch) {
+      compares.push(compare.modRevision(request.markerKey, request.markerModRevision));
+      success.push(op.put(request.markerKey, padRevision(request.revision)));
+      for (const mutation of request.mutations) success.push(mutationOp(mutation));
+      if (request.deadLetter) success.push(op.put(request.deadLetter.key, request.deadLetter.value));
+      const items = finishing.get(request.route) ?? new Set<object>();
+      items.add(request.item);
+      finishing.set(request.route, items);
+    }
+    const checkpoint = this.checkpointOps([...finishing.keys()], finishing);
+    success.push(...checkpoint.puts);
+
+    const result = await this.client.kv.txn({ compare: compares, success, failure: [] });
+    if (result.succeeded) {
+      this.stats.transactions++;
+      this.stats.records += batch.length;
+      for (const [route, revision] of checkpoint.revisions) this.checkpoints.set(route, revision);
+      for (const p of batch) p.resolve('committed');
+      return;
+    }
+    await this.resolveConflicts(batch);
+  }
+
+  /** A compare failed: find out which, settle what is settled, and queue the rest again. */
+  private async resolveConflicts(batch: Pending[]): Promise<void> {
+    this.stats.conflicts++;
+    const reads = await this.client.kv.txn({
+      compare: [],
+      success: [op.get(this.leadership.campaignKey), ...batch.map((p) => op.get(p.request.markerKey))],
+      failure: [],
+    });
+    const fenceKv = reads.responses[0]?.response_range.kvs[0];
+    if (!fenceKv || fenceKv.create_revision !== this.leadership.createRevision) this.leadershipLost();
+    const retry: Pending[] = [];
+    batch.forEach((p, i) => {
+      const marker = reads.responses[i + 1]?.response_range.kvs[0];
+      const applied = marker ? BigInt(marker.value.toString('utf8')) : 0n;
+      if (applied >= p.request.revision) p.resolve('already-applied');
+      else {
+        p.request.markerModRevision = marker ? marker.mod_revision : '0';
+        retry.push(p);
+      }
+    });
+    this.queue = [...retry, ...this.queue];
+  }
+
+  private checkpointOps(routes: readonly string[], finishing: Map<string, Set<object>>) {
+    const puts: IRequestOp[] = [];
+    const revisions: Array<[string, bigint]> = [];
+    for (const route of routes) {
+      const candidate = this.checkpointFor(route, finishing.get(route) ?? new Set());
+      if (candidate === undefined) continue;
+      const last = this.checkpoints.get(route);
+      if (last !== undefined && candidate <= last) continue;
+      puts.push(op.put(this.checkpointKey(route), padRevision(candidate)));
+      revisions.push([route, candidate]);
+    }
+    return { puts, revisions };
+  }
+
+  private leadershipLost(): never {
+    const error = new LeadershipLostError('commit fence failed: another bridge leads this group now');
+    this.leadership.lose(error);
+    throw error;
+  }
+
+  private failAll(error: unknown): void {
+    const queued = this.queue;
+    this.queue = [];
+    for (const p of queued) p.reject(error);
+  }
+
+  private notifyIdle(): void {
+    for (const waiter of this.idleWaiters.splice(0)) waiter();
+  }
+}
+
+function mutationOp(mutation: Mutation): IRequestOp {
+  if (mutation.op === 'put') return op.put(mutation.key, mutation.value);
+  return mutation.ifModRevision === undefined
+    ? op.delete(mutation.key)
+    : op.deleteIfAt(mutation.key, mutation.ifModRevision);
+}
+
+function keysWritten(request: CommitRequest): string[] {
+  const keys = [request.markerKey, ...request.mutations.map((m) => m.key)];
+  if (request.deadLetter) keys.push(request.deadLetter.key);
+  return keys;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,195 @@
+/**
+ * The bridge's configuration: a JSON file (optional), then the environment, then command-line
+ * flags, validated once with zod. Every error names the field; unknown fields are errors.
+ */
+import { readFile } from 'node:fs/promises';
+import { z } from 'zod';
+import { DEFAULT_ROUTES, RouteSchema } from '../shared/index.js';
+import { ConfigError, errorMessage } from './errors.js';
+import { BOOKKEEPING_ROOT } from './keyspace.js';
+
+export const DEFAULT_ETCD_ENDPOINT = 'http://127.0.0.1:2379';
+
+const EtcdConfigSchema = z.strictObject({
+  endpoints: z
+    .array(z.url({ protocol: /^https?$/ }))
+    .min(1)
+    .default([DEFAULT_ETCD_ENDPOINT]),
+  username: z.string().min(1).optional(),
+  password: z.string().optional(),
+  /** TLS: PEM text or a file path for each (PEM text wins when both are given). */
+  caPem: z.string().optional(),
+  certPem: z.string().optional(),
+  keyPem: z.string().optional(),
+  caFile: z.string().optional(),
+  certFile: z.string().optional(),
+  keyFile: z.string().optional(),
+  /** Deadline of one unary etcd call. */
+  callTimeoutMs: z.number().int().min(100).max(300_000).default(10_000),
+});
+
+export const BridgeConfigSchema = z
+  .strictObject({
+    etcd: EtcdConfigSchema.default(EtcdConfigSchema.parse({})),
+    /** Bridges of one group elect one leader among them and share checkpoints. */
+    group: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, 'letters, digits, "_", "." and "-"')
+      .default('default'),
+    routes: z
+      .array(RouteSchema)
+      .min(1)
+      .default(DEFAULT_ROUTES.map((route) => RouteSchema.parse(route))),
+    invoke: z
+      .strictObject({
+        mode: z.enum(['inprocess', 'lambda']).default('inprocess'),
+        /** Lambda endpoint (LocalStack, `sam local start-lambda`, ours); default: AWS_ENDPOINT_URL_LAMBDA or AWS. */
+        endpoint: z.url().optional(),
+        region: z.string().optional(),
+        timeoutMs: z.number().int().min(100).max(900_000).default(60_000),
+      })
+      .default({ mode: 'inprocess', timeoutMs: 60_000 }),
+    /** Records held at once over all keys of a route; above it the watch pauses. */
+    maxInFlight: z.number().int().min(1).max(1_000_000).default(2_000),
+    /** Lease of the leader key: a bridge frozen longer than this loses leadership. */
+    leaseTtlSeconds: z.number().int().min(2).max(600).default(5),
+    deadLetter: z
+      .strictObject({
+        sink: z.enum(['etcd', 'sqs']).default('etcd'),
+        /** SQS queue URL per route name. */
+        queueUrls: z.record(z.string(), z.url()).default({}),
+        region: z.string().optional(),
+      })
+      .default({ sink: 'etcd', queueUrls: {} }),
+    observability: z
+      .strictObject({
+        /** Port of /healthz and /metrics; 0 turns the server off. */
+        port: z.number().int().min(0).max(65_535).default(9464),
+        host: z.string().default('127.0.0.1'),
+      })
+      .default({ port: 9464, host: '127.0.0.1' }),
+    /** How often a checkpoint that moved without a commit (filtered events) is written. */
+    checkpointFlushMs: z.number().int().min(50).max(60_000).default(1_000),
+  })
+  .superRefine((config, ctx) => {
+    const names = new Set<string>();
+    config.routes.forEach((route, i) => {
+      if (names.has(route.name))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['routes', i, 'name'],
+          message: `duplicate route name ${route.name}`,
+        });
+      names.add(route.name);
+      if (route.keyPattern.startsWith(BOOKKEEPING_ROOT)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['routes', i, 'keyPattern'],
+          message: `must not watch the bridge's own ${BOOKKEEPING_ROOT}`,
+        });
+      }
+    });
+    if (config.deadLetter.sink === 'sqs') {
+      config.routes.forEach((route, i) => {
+        if (!config.deadLetter.queueUrls[route.name]) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['deadLetter', 'queueUrls', route.name],
+            message: `no SQS queue URL for route ${i}`,
+          });
+        }
+      });
+    }
+  });
+
+export type BridgeConfig = z.infer<typeof BridgeConfigSchema>;
+export type BridgeConfigInput = z.input<typeof BridgeConfigSchema>;
+
+/** Validate a config object; the error lists every bad field by path. */
+export function parseBridgeConfig(input: unknown, source = 'config'): BridgeConfig {
+  const result = BridgeConfigSchema.safeParse(input);
+  if (result.success) return result.data;
+  const lines = result.error.issues.map((issue) => `  ${issue.path.join('.') || '(root)'}: ${issue.message}`);
+  throw new ConfigError(`${source} is invalid:\n${lines.join('\n')}`);
+}
+
+export async function readConfigFile(path: string): Promise<Record<string, unknown>> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`--config ${path}: ${errorMessage(error)}`);
+  }
+  try {
+    const value: unknown = JSON.parse(text);
+    if (typeof value !== 'object' || value === null || Array.isArray(value))
+      throw new Error('expected a JSON object');
+    return value as Record<string, unknown>;
+  } catch (error) {
+    throw new ConfigError(`--config ${path}: not a JSON object: ${errorMessage(error)}`);
+  }
+}
+
+/**
+ * Settings from the environment (what the container in AWS is given), laid over the file's.
+ * Function names and DLQ URLs are per stage: HEAT_STACKS_FUNCTION_NAME, JOB_STATE_DLQ_URL, ...
+ */
+export function applyEnvironment(
+  config: Record<string, unknown>,
+  env: NodeJS.ProcessEnv = process.env,
+): Record<string, unknown> {
+  const out = structuredClone(config);
+  const etcd = { ...((out.etcd as Record<string, unknown> | undefined) ?? {}) };
+  if (env.ETCD_ENDPOINTS)
+    etcd.endpoints = env.ETCD_ENDPOINTS.split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
+  if (env.ETCD_USERNAME) etcd.username = env.ETCD_USERNAME;
+  if (env.ETCD_PASSWORD) etcd.password = env.ETCD_PASSWORD;
+  if (env.ETCD_CA_PEM) etcd.caPem = env.ETCD_CA_PEM;
+  if (env.ETCD_CERT_PEM) etcd.certPem = env.ETCD_CERT_PEM;
+  if (env.ETCD_KEY_PEM) etcd.keyPem = env.ETCD_KEY_PEM;
+  if (Object.keys(etcd).length > 0) out.etcd = etcd;
+  if (env.BRIDGE_GROUP) out.group = env.BRIDGE_GROUP;
+
+  const routes =
+    (out.routes as Array<Record<string, unknown>> | undefined) ?? DEFAULT_ROUTES.map((r) => ({ ...r }));
+  const queueUrls: Record<string, string> = {};
+  for (const route of routes) {
+    const envName = String(route.name).toUpperCase().replaceAll('-', '_');
+    const fn = env[`${envName}_FUNCTION_NAME`];
+    if (fn) route.function = fn;
+    const dlq = env[`${envName}_DLQ_URL`];
+    if (dlq) queueUrls[String(route.name)] = dlq;
+  }
+  out.routes = routes;
+  if (Object.keys(queueUrls).length > 0) {
+    const deadLetter = { ...((out.deadLetter as Record<string, unknown> | undefined) ?? {}) };
+    deadLetter.sink ??= 'sqs';
+    deadLetter.queueUrls = {
+      ...((deadLetter.queueUrls as Record<string, string> | undefined) ?? {}),
+      ...queueUrls,
+    };
+    out.deadLetter = deadLetter;
+  }
+  if (env.AWS_ENDPOINT_URL_LAMBDA) {
+    const invoke = { ...((out.invoke as Record<string, unknown> | undefined) ?? {}) };
+    invoke.endpoint ??= env.AWS_ENDPOINT_URL_LAMBDA;
+    out.invoke = invoke;
+  }
+  return out;
+}
+
+/** Passwords and keys never reach logs or `status`. */
+export function redactConfig(config: BridgeConfig): unknown {
+  return {
+    ...config,
+    etcd: {
+      ...config.etcd,
+      password: config.etcd.password === undefined ? undefined : '***',
+      keyPem: config.etcd.keyPem === undefined ? undefined : '***',
+      certPem: config.etcd.certPem === undefined ? undefined : '(pem)',
+      caPem: config.etcd.caPem === undefined ? undefined : '(pem)',
+    },
+  };
+}

@@ -1,0 +1,110 @@
+/**
+ * Invokes stage functions through AWS Lambda's Invoke API (RequestResponse): AWS itself, LocalStack,
+ * `sam local start-lambda`, or our local endpoint (AWS_ENDPOINT_URL_LAMBDA or `endpoint`).
+ */
+import {
+  InvokeCommand,
+  type InvokeCommandOutput,
+  LambdaClient,
+  type LambdaClientConfig,
+} from '@aws-sdk/client-lambda';
+import type { StageRequest, StageResponse } from '../../shared/index.js';
+import { errorMessage, InvokeError } from '../errors.js';
+import type { Invoker } from './invoker.js';
+import { checkResponse } from './response.js';
+
+/** Errors of the Invoke API that a later attempt may not meet. */
+const RETRYABLE_ERRORS = new Set([
+  'TooManyRequestsException',
+  'ServiceException',
+  'ResourceNotReadyException',
+  'ResourceConflictException',
+  'EC2ThrottledException',
+  'ENILimitReachedException',
+  'SnapStartNotReadyException',
+  'TimeoutError',
+  'AbortError',
+  // A function not (yet) deployed: wait for it rather than dead-letter every record at once.
+  'ResourceNotFoundException',
+]);
+
+export interface LambdaInvokerOptions {
+  endpoint?: string;
+  region?: string;
+  timeoutMs?: number;
+  client?: LambdaClient;
+}
+
+export class LambdaInvoker implements Invoker {
+  private readonly client: LambdaClient;
+  private readonly timeoutMs: number;
+
+  constructor(options: LambdaInvokerOptions = {}) {
+    this.timeoutMs = options.timeoutMs ?? 60_000;
+    const config: LambdaClientConfig = {
+      region: options.region ?? process.env.AWS_REGION ?? 'us-east-1',
+      // The bridge owns retries (one policy, with the record's age); the SDK must not add its own.
+      maxAttempts: 1,
+    };
+    if (options.endpoint) {
+      config.endpoint = options.endpoint;
+      // Local endpoints accept any credentials; don't make a laptop user configure AWS for them.
+      if (!process.env.AWS_ACCESS_KEY_ID)
+        config.credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
+    }
+    this.client = options.client ?? new LambdaClient(config);
+  }
+
+  async invoke(functionName: string, request: StageRequest): Promise<StageResponse> {
+    let output: InvokeCommandOutput;
+    try {
+      output = await this.client.send(
+        new InvokeCommand({
+          FunctionName: functionName,
+          InvocationType: 'RequestResponse',
+          Payload: Buffer.from(JSON.stringify(request)),
+        }),
+        { abortSignal: AbortSignal.timeout(this.timeoutMs) },
+      );
+    } catch (error) {
+      const name = error instanceof Error ? error.name : 'Error';
+      throw new InvokeError(
+        `${functionName}: ${name}: ${errorMessage(error)}`,
+        name,
+        RETRYABLE_ERRORS.has(name) || isNetworkError(error),
+        {
+          cause: error,
+        },
+      );
+    }
+    const text = output.Payload ? Buffer.from(output.Payload).toString('utf8') : '';
+    if (output.FunctionError) {
+      // Unhandled / Handled: the function failed as a whole; the batch is retried.
+      throw new InvokeError(
+        `${functionName}: function error ${output.FunctionError}: ${text.slice(0, 1000)}`,
+        output.FunctionError,
+        true,
+      );
+    }
+    let payload: unknown;
+    try {
+      payload = JSON.parse(text);
+    } catch (error) {
+      throw new InvokeError(
+        `${functionName}: response is not JSON: ${errorMessage(error)}`,
+        'InvalidResponse',
+        true,
+      );
+    }
+    return checkResponse(functionName, request, payload);
+  }
+
+  async close(): Promise<void> {
+    this.client.destroy();
+  }
+}
+
+function isNetworkError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^(ECONN|ETIMEDOUT|EPIPE|EAI_AGAIN|ENOTFOUND|UND_ERR)/.test(code);
+}

@@ -1,0 +1,187 @@
+/**
+ * One etcd watch on one prefix, resumed from the bridge's own revision after any break.
+ *
+ * etcd3's `Watcher` is not used on purpose: after a reconnect it moves its start revision to the
+ * store's current revision + 1 before the replayed events arrive (a second break during catch-up
+ * skips events), and it reports compaction only as a generic error. Here the raw gRPC watch stream
+ * is opened by hand: every (re)connect starts at `nextRevision` — the revision after the last event
+ * delivered — and a compacted start revision is reported as such, for the owner to resync.
+ */
+import type { Etcd3, IWatchResponse } from 'etcd3';
+import { prefixRangeEnd } from '../etcd/ops.js';
+
+export interface SourceEvent {
+  readonly type: 'put' | 'delete';
+  readonly key: string;
+  readonly value: Buffer | null;
+  readonly revision: bigint;
+}
+
+export enum WatchState {
+  Idle = 'idle',
+  Connecting = 'connecting',
+  Watching = 'watching',
+  /** Broken; a reconnect from nextRevision is scheduled. */
+  Backoff = 'backoff',
+  /** Stopped by the owner (back-pressure, compaction, shutdown); `start` resumes. */
+  Stopped = 'stopped',
+}
+
+export interface PrefixWatchListener {
+  onEvents(events: SourceEvent[]): void;
+  /** The start revision was compacted away: the watch has stopped; the owner must resync. */
+  onCompacted(compactRevision: bigint): void;
+  onStateChange?(state: WatchState, error?: unknown): void;
+}
+
+interface WatchStream {
+  write(item: object): void;
+  cancel(): void;
+  on(event: 'data', fn: (res: IWatchResponse) => void): unknown;
+  on(event: 'error', fn: (err: Error) => void): unknown;
+  on(event: 'end', fn: () => void): unknown;
+}
+
+const MIN_BACKOFF_MS = 50;
+const MAX_BACKOFF_MS = 2_000;
+
+export class PrefixWatch {
+  private stateValue = WatchState.Idle;
+  /** The next revision to deliver: events below it were delivered already. */
+  private next = 1n;
+  /** Bumped on every (re)connect and stop: callbacks of an older stream are ignored. */
+  private generation = 0;
+  private stream: WatchStream | undefined;
+  private backoffMs = MIN_BACKOFF_MS;
+  private reconnectTimer: NodeJS.Timeout | undefined;
+  private readonly decoder = new TextDecoder();
+  reconnects = 0;
+
+  constructor(
+    private readonly client: Etcd3,
+    private readonly prefix: string,
+    private readonly listener: PrefixWatchListener,
+  ) {}
+
+  get state(): WatchState {
+    return this.stateValue;
+  }
+
+  get nextRevision(): bigint {
+    return this.next;
+  }
+
+  /** Watch every change with revision >= fromRevision. */
+  start(fromRevision: bigint): void {
+    this.stopStream();
+    this.next = fromRevision;
+    void this.connect();
+  }
+
+  /** Stop delivering; `start(nextRevision)` resumes exactly where it stopped. */
+  stop(): void {
+    this.stopStream();
+    this.setState(WatchState.Stopped);
+  }
+
+  private stopStream(): void {
+    this.generation++;
+    clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = undefined;
+    const stream = this.stream;
+    this.stream = undefined;
+    if (stream) {
+      try {
+        stream.cancel();
+      } catch {
+        // Already broken: nothing to cancel.
+      }
+    }
+  }
+
+  private async connect(): Promise<void> {
+    const generation = this.generation;
+    this.setState(WatchState.Connecting);
+    let stream: WatchStream;
+    try {
+      stream = (await this.client.watchClient.watch()) as unknown as WatchStream;
+    } catch (error) {
+      if (generation === this.generation) this.broken(error);
+      return;
+    }
+    if (generation !== this.generation) {
+      stream.cancel();
+      return;
+    }
+    this.stream = stream;
+    stream.on('data', (res) => {
+      if (generation === this.generation) this.onResponse(res);
+    });
+    stream.on('error', (error) => {
+      if (generation === this.generation) this.broken(error);
+    });
+    stream.on('end', () => {
+      if (generation === this.generation) this.broken(new Error('watch stream ended'));
+    });
+    stream.write({
+      create_request: {
+        key: Buffer.from(this.prefix, 'utf8'),
+        range_end: prefixRangeEnd(this.prefix),
+        start_revision: this.next.toString(),
+      },
+    });
+  }
+
+  private onResponse(res: IWatchResponse): void {
+    const compactRevision = BigInt(res.compact_revision || '0');
+    if (compactRevision > 0n) {
+      this.stopStream();
+      this.setState(WatchState.Stopped);
+      this.listener.onCompacted(compactRevision);
+      return;
+    }
+    if (res.canceled) {
+      this.broken(new Error(`watch canceled by etcd: ${res.cancel_reason || 'no reason given'}`));
+      return;
+    }
+    if (res.created) {
+      this.backoffMs = MIN_BACKOFF_MS;
+      this.setState(WatchState.Watching);
+    }
+    if (res.events.length === 0) return;
+    const events: SourceEvent[] = [];
+    for (const event of res.events) {
+      const revision = BigInt(event.kv.mod_revision);
+      // A resumed stream may repeat what an older one delivered: keep each revision once.
+      if (revision < this.next) continue;
+      events.push({
+        type: event.type === 'Delete' ? 'delete' : 'put',
+        key: this.decoder.decode(event.kv.key),
+        value: event.type === 'Delete' ? null : Buffer.from(event.kv.value),
+        revision,
+      });
+    }
+    if (events.length === 0) return;
+    // Events of one revision arrive in one response, so the next revision is the last one + 1.
+    this.next = events[events.length - 1]!.revision + 1n;
+    this.listener.onEvents(events);
+  }
+
+  private broken(error: unknown): void {
+    this.stopStream();
+    this.reconnects++;
+    this.setState(WatchState.Backoff, error);
+    const generation = this.generation;
+    const delay = Math.round(this.backoffMs * (0.5 + Math.random() / 2));
+    this.backoffMs = Math.min(MAX_BACKOFF_MS, this.backoffMs * 2);
+    this.reconnectTimer = setTimeout(() => {
+      if (generation === this.generation) void this.connect();
+    }, delay);
+  }
+
+  private setState(state: WatchState, error?: unknown): void {
+    if (this.stateValue === state && error === undefined) return;
+    this.stateValue = state;
+    this.listener.onStateChange?.(state, error);
+  }
+}
