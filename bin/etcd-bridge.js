@@ -1,5 +1,9 @@
 #!/usr/bin/env node
 // The CLI entry point. The TypeScript sources are compiled to dist/ by `npm ci` (the `prepare` script).
-import { main } from '../dist/bridge/cli/main.js';
 
+// The AWS SDK warns on every run that its releases after January 2027 need Node 22; the versions
+// locked here run on Node 20. Shown once in the README instead of on every command.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
+const { main } = await import('../dist/bridge/cli/main.js');
 process.exitCode = await main(process.argv.slice(2));

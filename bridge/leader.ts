@@ -25,11 +25,12 @@ export class Leadership {
   /** Campaign until elected. Resolves as leader; rejects if the campaign fails first. */
   static async acquire(
     client: Etcd3,
-    electionName: string,
+    root: string,
     bridgeId: string,
     ttlSeconds: number,
   ): Promise<Leadership> {
-    const campaign = client.election(electionName, ttlSeconds).campaign(bridgeId);
+    // Namespaced under the group's bookkeeping root: keys `<root>election/leader/<lease id>`.
+    const campaign = client.namespace(root).election('leader', ttlSeconds).campaign(bridgeId);
     // Until a Leadership listens, an 'error' event must not crash the process.
     const early: Error[] = [];
     const onEarly = (error: Error) => early.push(error);

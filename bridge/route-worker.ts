@@ -19,15 +19,17 @@ import type { Invoker } from './invoke/invoker.js';
 import type { Keyspace } from './keyspace.js';
 import { KeyQueue, type QueuedRecord } from './queue/key-queue.js';
 import { decideRetry } from './retry.js';
-import { PrefixWatch, type SourceEvent, type WatchState } from './source/prefix-watch.js';
+import { PrefixWatch, type SourceEvent, WatchState } from './source/prefix-watch.js';
 import { readSnapshot } from './source/snapshot.js';
 
-const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+const decoder = new TextDecoder('utf-8', { fatal: true });
 
 interface Item extends QueuedRecord {
   readonly type: 'put' | 'delete';
   readonly value: Buffer | null;
   readonly fromResync: boolean;
+  /** When the bridge received it (ms since epoch), for lag in seconds. */
+  readonly receivedAt: number;
   attempts: number;
   firstAttemptAt: number;
   lastAttemptAt: number;
@@ -139,6 +141,19 @@ export class RouteWorker {
     return this.queue.lowWatermark();
   }
 
+  /** Revisions behind the etcd head; 0 for a route that holds nothing and is watching live. */
+  lagRevisions(head: bigint): bigint {
+    if (this.queue.size === 0 && this.watch.state === WatchState.Watching) return 0n;
+    const lag = head - this.handledThrough;
+    return lag > 0n ? lag : 0n;
+  }
+
+  /** Seconds the oldest held record has waited; 0 when nothing is held. */
+  lagSeconds(now = Date.now()): number {
+    const oldest = this.queue.oldest();
+    return oldest ? (now - oldest.receivedAt) / 1000 : 0;
+  }
+
   start(fromRevision: bigint): void {
     this.queue.observe(fromRevision - 1n);
     this.watch.start(fromRevision);
@@ -236,11 +251,16 @@ export class RouteWorker {
     this.schedulePump();
   }
 
-  private push(
-    event: Omit<Item, 'attempts' | 'firstAttemptAt' | 'lastAttemptAt' | 'markerModRevision'>,
-  ): void {
+  private push(event: Pick<Item, 'key' | 'type' | 'value' | 'revision' | 'fromResync'>): void {
     this.stats.received++;
-    this.queue.push({ ...event, attempts: 0, firstAttemptAt: 0, lastAttemptAt: 0, markerModRevision: '0' });
+    this.queue.push({
+      ...event,
+      receivedAt: Date.now(),
+      attempts: 0,
+      firstAttemptAt: 0,
+      lastAttemptAt: 0,
+      markerModRevision: '0',
+    });
   }
 
   private schedulePump(): void {
@@ -484,10 +504,7 @@ export class RouteWorker {
           }
         }
       } else {
-        deadLetter = {
-          key: this.deps.keyspace.dlq(this.route.name, record.modRevision, item.key),
-          value: JSON.stringify(record),
-        };
+        deadLetter = sink.write?.(record);
       }
       const outcome = await this.deps.committer.submit({
         route: this.route.name,

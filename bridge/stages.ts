@@ -12,6 +12,9 @@ export function isStageName(name: string): name is StageName {
 }
 
 export async function loadStageHandler(name: StageName): Promise<LambdaHandler> {
+  // In-process, the bridge's own /metrics counts the work; the functions' EMF lines (one per
+  // batch, on stdout) would only be noise. In Lambda this variable is unset and EMF flows.
+  process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
   const module =
     name === 'heat-stacks'
       ? await import('../functions/heat-stacks/index.js')

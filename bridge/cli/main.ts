@@ -1,11 +1,15 @@
 /** The `etcd-bridge` command line: one module a command, dispatched here. */
 import { INVOKE_USAGE, invokeCommand } from './invoke.js';
+import { REPLAY_USAGE, replayCommand } from './replay.js';
+import { START_USAGE, startCommand } from './start.js';
 import { CliUsageError } from './usage.js';
 
 type Command = (args: string[]) => Promise<number>;
 
 const COMMANDS: Record<string, { run: Command; usage: string }> = {
+  start: { run: startCommand, usage: START_USAGE },
   invoke: { run: invokeCommand, usage: INVOKE_USAGE },
+  replay: { run: replayCommand, usage: REPLAY_USAGE },
 };
 
 function usage(): string {

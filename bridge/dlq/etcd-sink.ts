@@ -18,9 +18,14 @@ export class EtcdDeadLetterSink implements DeadLetterSink {
     private readonly keyspace: Keyspace,
   ) {}
 
-  /** The etcd key a record is stored under. */
-  keyFor(record: DeadLetterRecord): string {
-    return this.keyspace.dlq(record.route, record.modRevision, Buffer.from(record.key).toString('base64url'));
+  /** The etcd key and value of a record: `<dlq prefix><route>/<revision>/<source key, base64url>`. */
+  write(record: DeadLetterRecord): { key: string; value: string } {
+    const key = this.keyspace.dlq(
+      record.route,
+      record.modRevision,
+      Buffer.from(record.key).toString('base64url'),
+    );
+    return { key, value: JSON.stringify(record) };
   }
 
   async list(route?: string, limit = 1000): Promise<DeadLetterEntry[]> {

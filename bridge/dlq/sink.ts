@@ -15,7 +15,10 @@ export interface DeadLetterSink {
   readonly kind: 'etcd' | 'sqs';
   /** Largest value kept inside a record; larger values keep only their size and sha256. */
   readonly maxValueBytes: number;
+  /** For a sink that sends by itself (SQS): called before the marker commits. */
   send?(record: DeadLetterRecord): Promise<void>;
+  /** For a transactional sink (etcd): the write the bridge commits with the record's marker. */
+  write?(record: DeadLetterRecord): { key: string; value: string };
   list(route?: string, limit?: number): Promise<DeadLetterEntry[]>;
   remove(entry: DeadLetterEntry): Promise<void>;
 }

@@ -1,6 +1,7 @@
 /** The etcd client the bridge and its CLI use: endpoints, TLS and auth from the config. */
 import { readFileSync } from 'node:fs';
-import { Etcd3, type IOptions } from 'etcd3';
+import { ConsecutiveBreaker, circuitBreaker, handleWhen } from 'cockatiel';
+import { Etcd3, type IOptions, isRecoverableError } from 'etcd3';
 import type { BridgeConfig } from '../config.js';
 import { ConfigError, errorMessage } from '../errors.js';
 
@@ -10,6 +11,14 @@ export function createEtcdClient(config: BridgeConfig['etcd']): Etcd3 {
     // A unary call against an etcd that is gone must fail (and be retried) rather than hang.
     defaultCallOptions: (context) =>
       context.isStream ? {} : { deadline: Date.now() + config.callTimeoutMs },
+    // etcd3's default breaker refuses every call for 5 s after three failures, even once etcd is
+    // back. The bridge retries on its own schedule, so the breaker only needs to stop a tight loop.
+    faultHandling: {
+      host: () =>
+        circuitBreaker(handleWhen(isRecoverableError), { halfOpenAfter: 200, breaker: new ConsecutiveBreaker(3) }),
+    },
+    // Notice a silent network cut (no RST): etcd permits a keepalive ping every 5 s by default.
+    grpcOptions: { 'grpc.keepalive_time_ms': 5_000, 'grpc.keepalive_timeout_ms': 3_000 },
   };
   const ca = pem(config.caPem, config.caFile, 'etcd.caFile');
   const cert = pem(config.certPem, config.certFile, 'etcd.certFile');

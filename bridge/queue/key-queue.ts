@@ -97,6 +97,12 @@ export class KeyQueue<T extends QueuedRecord> {
     this.ready.push(item.key);
   }
 
+  /** The oldest record still held, if any. */
+  oldest(): T | undefined {
+    this.advanceOrder();
+    return this.order[this.orderHead];
+  }
+
   /** Every revision up to this one is fully handled. */
   lowWatermark(): bigint {
     this.advanceOrder();

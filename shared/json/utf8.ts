@@ -1,6 +1,6 @@
 import { RecordValidationError } from '../errors.js';
 
-const strictDecoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+const strictDecoder = new TextDecoder('utf-8', { fatal: true });
 
 /** A value's bytes as text; a value that is not UTF-8 is bad input, not something to guess at. */
 export function decodeUtf8(bytes: Uint8Array, key: string): string {

@@ -1,0 +1,64 @@
+/**
+ * The flags every etcd-using command shares, laid over the config file and the environment.
+ */
+import { applyEnvironment, type BridgeConfig, parseBridgeConfig, readConfigFile } from '../config.js';
+import { CliUsageError } from './usage.js';
+
+export const CONFIG_FLAGS = {
+  config: { type: 'string' },
+  etcd: { type: 'string' },
+  group: { type: 'string' },
+  invoke: { type: 'string' },
+  'lambda-endpoint': { type: 'string' },
+  'start-position': { type: 'string' },
+  'metrics-port': { type: 'string' },
+} as const;
+
+export interface ConfigFlagValues {
+  config?: string | undefined;
+  etcd?: string | undefined;
+  group?: string | undefined;
+  invoke?: string | undefined;
+  'lambda-endpoint'?: string | undefined;
+  'start-position'?: string | undefined;
+  'metrics-port'?: string | undefined;
+}
+
+export async function configFromFlags(values: ConfigFlagValues): Promise<BridgeConfig> {
+  const raw = applyEnvironment(values.config ? await readConfigFile(values.config) : {});
+  if (values.etcd !== undefined) {
+    raw.etcd = {
+      ...((raw.etcd as object | undefined) ?? {}),
+      endpoints: values.etcd.split(',').map((s) => s.trim()),
+    };
+  }
+  if (values.group !== undefined) raw.group = values.group;
+  if (values.invoke !== undefined || values['lambda-endpoint'] !== undefined) {
+    const invoke = { ...((raw.invoke as Record<string, unknown> | undefined) ?? {}) };
+    if (values.invoke !== undefined) {
+      if (values.invoke !== 'inprocess' && values.invoke !== 'lambda') {
+        throw new CliUsageError(`--invoke must be inprocess or lambda, got ${values.invoke}`);
+      }
+      invoke.mode = values.invoke;
+    }
+    if (values['lambda-endpoint'] !== undefined) {
+      invoke.endpoint = values['lambda-endpoint'];
+      invoke.mode ??= 'lambda';
+    }
+    raw.invoke = invoke;
+  }
+  if (values['start-position'] !== undefined) {
+    const position = values['start-position'];
+    raw.routes = (raw.routes as Array<Record<string, unknown>>).map((route) => ({
+      ...route,
+      startPosition: position,
+    }));
+  }
+  if (values['metrics-port'] !== undefined) {
+    const port = Number(values['metrics-port']);
+    if (!Number.isInteger(port))
+      throw new CliUsageError(`--metrics-port must be a port number, got ${values['metrics-port']}`);
+    raw.observability = { ...((raw.observability as object | undefined) ?? {}), port };
+  }
+  return parseBridgeConfig(raw, values.config ?? 'configuration');
+}

@@ -1,0 +1,84 @@
+/**
+ * `etcd-bridge replay --trace FILE`: the shadow check before switching off the legacy worker.
+ * Exit 0 only when every expected write matched and extra writes are within --allow-extra.
+ */
+import { readFile } from 'node:fs/promises';
+import { errorMessage } from '../errors.js';
+import { runReplay } from '../replay/run.js';
+import { parseTrace, TraceError } from '../replay/trace.js';
+import { progressBar } from './progress.js';
+import { CliUsageError, parseCommandLine } from './usage.js';
+
+export const REPLAY_USAGE =
+  'etcd-bridge replay --trace FILE [--etcd URL] [--invoke inprocess|lambda] [--allow-extra N] [--json]';
+
+/** How many mismatches the JSON line carries. */
+const MISMATCHES_SHOWN = 5;
+
+export async function replayCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseCommandLine('replay', args, {
+    trace: { type: 'string' },
+    etcd: { type: 'string' },
+    invoke: { type: 'string', default: 'inprocess' },
+    'allow-extra': { type: 'string', default: '0' },
+    json: { type: 'boolean', default: false },
+  });
+  if (positionals.length > 0) throw new CliUsageError(`replay: unexpected argument ${positionals[0]}`);
+  if (!values.trace) throw new CliUsageError('replay: --trace FILE is required');
+  if (values.invoke !== 'inprocess' && values.invoke !== 'lambda') {
+    throw new CliUsageError(`replay: --invoke must be inprocess or lambda, got ${values.invoke}`);
+  }
+  const allowExtra = Number(values['allow-extra']);
+  if (!Number.isInteger(allowExtra) || allowExtra < 0) {
+    throw new CliUsageError(
+      `replay: --allow-extra must be a whole number >= 0, got ${values['allow-extra']}`,
+    );
+  }
+
+  let text: string;
+  try {
+    text = await readFile(values.trace, 'utf8');
+  } catch (error) {
+    throw new CliUsageError(`replay: --trace ${values.trace}: ${errorMessage(error)}`);
+  }
+  let trace: ReturnType<typeof parseTrace>;
+  try {
+    trace = parseTrace(text, values.trace);
+  } catch (error) {
+    if (error instanceof TraceError) throw new CliUsageError(`replay: ${error.message}`);
+    throw error;
+  }
+
+  const bar = progressBar('replay');
+  const result = await runReplay({
+    trace,
+    invoke: values.invoke,
+    ...(values.etcd ? { etcdUrl: values.etcd } : {}),
+    onProgress: (done, total) => bar.update(done, total),
+  });
+  bar.done();
+
+  const ok = result.matched === result.expected && result.extra <= allowExtra;
+  const out = process.stdout;
+  out.write(
+    `replay ${values.trace}: ${result.inputs} inputs, ${result.matched}/${result.expected} expected writes matched, ` +
+      `${result.extra} extra (allowed ${allowExtra}) in ${(result.durationMs / 1000).toFixed(1)} s: ${ok ? 'OK' : 'FAILED'}\n`,
+  );
+  for (const m of result.mismatches.slice(0, MISMATCHES_SHOWN)) {
+    out.write(
+      `  missing ${m.expected.action} ${m.key}\n    expected: ${JSON.stringify(m.expected.value)}\n    got:      ${JSON.stringify(m.got?.value ?? null)}${m.got ? ` (${m.got.action})` : ''}\n`,
+    );
+  }
+  for (const e of result.extras.slice(0, MISMATCHES_SHOWN)) out.write(`  extra ${e.action} ${e.key}\n`);
+  if (values.json) {
+    const mismatches = result.mismatches.slice(0, MISMATCHES_SHOWN).map((m) => ({
+      key: m.key,
+      expected: { action: m.expected.action, value: m.expected.value },
+      got: m.got ? { action: m.got.action, value: m.got.value } : null,
+    }));
+    out.write(
+      `${JSON.stringify({ expected: result.expected, matched: result.matched, extra: result.extra, mismatches })}\n`,
+    );
+  }
+  return ok ? 0 : 1;
+}

@@ -1,0 +1,51 @@
+/**
+ * `etcd-bridge start`: lead the group and run every route until SIGTERM/SIGINT (drain, exit 0) or
+ * lost leadership (exit 3, for the supervisor to restart us as a follower).
+ */
+import { Bridge } from '../bridge.js';
+import { errorMessage, LeadershipLostError } from '../errors.js';
+import { createLogger } from '../log.js';
+import { startObservability } from '../observability/server.js';
+import { CONFIG_FLAGS, configFromFlags } from './config-flags.js';
+import { CliUsageError, parseCommandLine } from './usage.js';
+
+export const START_USAGE =
+  'etcd-bridge start [--config F] [--etcd URL,...] [--invoke inprocess|lambda] [--lambda-endpoint URL] [--group NAME] [--start-position latest|earliest|resync|REV] [--metrics-port N]';
+
+/** Exit code when leadership is lost: not a crash, but the work loop must not limp on. */
+export const EXIT_LEADERSHIP_LOST = 3;
+
+export async function startCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseCommandLine('start', args, CONFIG_FLAGS);
+  if (positionals.length > 0) throw new CliUsageError(`start: unexpected argument ${positionals[0]}`);
+  const config = await configFromFlags(values);
+  const logger = createLogger();
+
+  const observability = await startObservability(config.observability, logger);
+  let bridge: Bridge;
+  try {
+    bridge = await Bridge.start(config, { logger, invokeLatency: observability.invokeLatency });
+  } catch (error) {
+    logger.log('error', 'bridge failed to start', { error: errorMessage(error) });
+    await observability.close();
+    return 1;
+  }
+  observability.attach(bridge);
+
+  return new Promise<number>((resolve) => {
+    let exiting = false;
+    const exit = async (code: number, reason: string) => {
+      if (exiting) return;
+      exiting = true;
+      logger.log('info', 'stopping', { reason });
+      await bridge.stop();
+      await observability.close();
+      resolve(code);
+    };
+    process.once('SIGTERM', () => void exit(0, 'SIGTERM'));
+    process.once('SIGINT', () => void exit(0, 'SIGINT'));
+    bridge.onFatal(
+      (error) => void exit(error instanceof LeadershipLostError ? EXIT_LEADERSHIP_LOST : 1, error.message),
+    );
+  });
+}
