@@ -1,5 +1,7 @@
 /** The `etcd-bridge` command line: one module a command, dispatched here. */
+import { DEV_USAGE, devCommand } from './dev.js';
 import { INVOKE_USAGE, invokeCommand } from './invoke.js';
+import { LAMBDA_ENDPOINT_USAGE, lambdaEndpointCommand } from './lambda-endpoint.js';
 import { REPLAY_USAGE, replayCommand } from './replay.js';
 import { START_USAGE, startCommand } from './start.js';
 import { CliUsageError } from './usage.js';
@@ -7,7 +9,9 @@ import { CliUsageError } from './usage.js';
 type Command = (args: string[]) => Promise<number>;
 
 const COMMANDS: Record<string, { run: Command; usage: string }> = {
+  dev: { run: devCommand, usage: DEV_USAGE },
   start: { run: startCommand, usage: START_USAGE },
+  'lambda-endpoint': { run: lambdaEndpointCommand, usage: LAMBDA_ENDPOINT_USAGE },
   invoke: { run: invokeCommand, usage: INVOKE_USAGE },
   replay: { run: replayCommand, usage: REPLAY_USAGE },
 };

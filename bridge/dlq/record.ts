@@ -18,6 +18,7 @@ export const DeadLetterRecordSchema = z.strictObject({
   valueSha256: z.string(),
   errorType: z.string(),
   errorMessage: z.string(),
+  /** Attempts in all: the bridge's, then one more for every redrive that failed again. */
   attempts: z.number().int().min(1),
   firstAttemptAt: z.string(),
   lastAttemptAt: z.string(),
@@ -25,6 +26,9 @@ export const DeadLetterRecordSchema = z.strictObject({
   bridgeId: z.string(),
 });
 export type DeadLetterRecord = z.infer<typeof DeadLetterRecordSchema>;
+
+/** Longest error message kept in a record. */
+export const MAX_ERROR_MESSAGE_CHARS = 4096;
 
 export interface DeadLetterInput {
   route: string;
@@ -49,9 +53,9 @@ export function buildDeadLetterRecord(input: DeadLetterInput, maxValueBytes: num
     type: input.type,
     modRevision: input.modRevision.toString(),
     valueSize: bytes.length,
-    valueSha256: createHash('sha256').update(bytes).digest('hex'),
+    valueSha256: sha256Hex(bytes),
     errorType: input.errorType,
-    errorMessage: input.errorMessage.slice(0, 4096),
+    errorMessage: input.errorMessage.slice(0, MAX_ERROR_MESSAGE_CHARS),
     attempts: input.attempts,
     firstAttemptAt: new Date(input.firstAttemptAt).toISOString(),
     lastAttemptAt: new Date(input.lastAttemptAt).toISOString(),
@@ -66,4 +70,49 @@ export function buildDeadLetterRecord(input: DeadLetterInput, maxValueBytes: num
     record.valueEncoding = isUtf8 ? 'utf8' : 'base64';
   }
   return record;
+}
+
+export function sha256Hex(bytes: Buffer): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+/**
+ * The record's value as bytes; null for a delete; undefined when the record left it out for size
+ * (then only `valueSize` and `valueSha256` tell what it was).
+ */
+export function recordValueBytes(record: DeadLetterRecord): Buffer | null | undefined {
+  if (record.value === null) return null;
+  if (record.value === undefined) return undefined;
+  return record.valueEncoding === 'base64' ? Buffer.from(record.value, 'base64') : Buffer.from(record.value);
+}
+
+/**
+ * The record's id on the command line, the same in every sink: `<route>/<revision>/<source key,
+ * base64url>` (two keys can change at one revision, so the revision alone is not enough).
+ */
+export function recordId(record: Pick<DeadLetterRecord, 'route' | 'modRevision' | 'key'>): string {
+  return `${record.route}/${record.modRevision}/${Buffer.from(record.key).toString('base64url')}`;
+}
+
+/** True when `wanted` names this record: its full id, or `<route>/<revision>` when that is unique. */
+export function idMatches(record: DeadLetterRecord, wanted: string): boolean {
+  const id = recordId(record);
+  return id === wanted || id.startsWith(`${wanted.replace(/\/+$/, '')}/`);
+}
+
+/** The record after one more failed attempt (a redrive that failed again). */
+export function withFailedAttempt(
+  record: DeadLetterRecord,
+  errorType: string,
+  message: string,
+  at = new Date(),
+): DeadLetterRecord {
+  return {
+    ...record,
+    errorType,
+    errorMessage: message.slice(0, MAX_ERROR_MESSAGE_CHARS),
+    attempts: record.attempts + 1,
+    lastAttemptAt: at.toISOString(),
+    deadLetteredAt: at.toISOString(),
+  };
 }

@@ -15,7 +15,10 @@ export function createEtcdClient(config: BridgeConfig['etcd']): Etcd3 {
     // back. The bridge retries on its own schedule, so the breaker only needs to stop a tight loop.
     faultHandling: {
       host: () =>
-        circuitBreaker(handleWhen(isRecoverableError), { halfOpenAfter: 200, breaker: new ConsecutiveBreaker(3) }),
+        circuitBreaker(handleWhen(isRecoverableError), {
+          halfOpenAfter: 200,
+          breaker: new ConsecutiveBreaker(3),
+        }),
     },
     // Notice a silent network cut (no RST): etcd permits a keepalive ping every 5 s by default.
     grpcOptions: { 'grpc.keepalive_time_ms': 5_000, 'grpc.keepalive_timeout_ms': 3_000 },

@@ -3,7 +3,6 @@
  * EMF lines (namespace EtcdBridge, dimension Route), which the CDK stack alarms on.
  */
 import { createServer, type Server } from 'node:http';
-import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Bridge } from '../bridge.js';
 import type { BridgeConfig } from '../config.js';
@@ -139,17 +138,17 @@ export async function startObservability(
 
   let emfTimer: NodeJS.Timeout | undefined;
   if (emfIntervalMs > 0) {
-    const metrics = new Metrics({ namespace: 'EtcdBridge', serviceName: 'etcd-bridge' });
     emfTimer = setInterval(async () => {
       if (!bridge) return;
       head = await headRevision(bridge.client).catch(() => head);
       for (const worker of bridge.routes) {
-        const single = metrics.singleMetric();
-        single.addDimension('Route', worker.route.name);
-        single.addMetric('LagRevisions', MetricUnit.Count, Number(worker.lagRevisions(head)));
-        single.addMetric('LagSeconds', MetricUnit.Seconds, worker.lagSeconds());
-        single.addMetric('DeadLettered', MetricUnit.Count, worker.stats.deadLettered);
-        single.publishStoredMetrics();
+        process.stdout.write(
+          `${emfLine(worker.route.name, {
+            LagRevisions: Number(worker.lagRevisions(head)),
+            LagSeconds: worker.lagSeconds(),
+            DeadLettered: worker.stats.deadLettered,
+          })}\n`,
+        );
       }
     }, emfIntervalMs);
     emfTimer.unref();
@@ -167,4 +166,32 @@ export async function startObservability(
       if (server) await new Promise<void>((resolve) => server!.close(() => resolve()));
     },
   };
+}
+
+/**
+ * One CloudWatch Embedded Metric Format line, with `Route` as the only dimension: the CDK alarms
+ * match on exactly that (Powertools Metrics would add a `service` dimension of its own).
+ */
+export function emfLine(
+  route: string,
+  values: { LagRevisions: number; LagSeconds: number; DeadLettered: number },
+): string {
+  return JSON.stringify({
+    _aws: {
+      Timestamp: Date.now(),
+      CloudWatchMetrics: [
+        {
+          Namespace: 'EtcdBridge',
+          Dimensions: [['Route']],
+          Metrics: [
+            { Name: 'LagRevisions', Unit: 'Count' },
+            { Name: 'LagSeconds', Unit: 'Seconds' },
+            { Name: 'DeadLettered', Unit: 'Count' },
+          ],
+        },
+      ],
+    },
+    Route: route,
+    ...values,
+  });
 }

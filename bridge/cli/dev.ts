@@ -1,0 +1,149 @@
+/**
+ * `etcd-bridge dev` (what `npm start` runs): etcd, the local Lambda endpoint and the bridge
+ * invoking the stage functions through it over HTTP; then the seed demo. Keeps running until
+ * Ctrl-C; `--once` plays the demo and exits 0 when (2) and (3) are byte-identical to the seed.
+ */
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { Bridge } from '../bridge.js';
+import { parseBridgeConfig } from '../config.js';
+import { describeRecord, playSeed } from '../demo/play-seed.js';
+import { errorMessage } from '../errors.js';
+import { EmbeddedEtcd, freePort } from '../etcd/embedded-etcd.js';
+import { keyspaceFor } from '../keyspace.js';
+import { asyncFailuresToEtcd } from '../lambda-endpoint/async-dead-letters.js';
+import { startLambdaEndpoint } from '../lambda-endpoint/server.js';
+import { stageFunctions } from '../lambda-endpoint/stage-functions.js';
+import { createLogger } from '../log.js';
+import { startObservability } from '../observability/server.js';
+import { packageRoot } from '../paths.js';
+import { endpointLog } from './lambda-endpoint.js';
+import { CliUsageError, parseCommandLine } from './usage.js';
+
+export const DEV_USAGE =
+  'etcd-bridge dev [--once] [--data-dir .data/etcd] [--etcd-port 2379] [--lambda-port 3001] [--metrics-port 9464]';
+
+const GROUP = 'dev';
+
+export async function devCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseCommandLine('dev', args, {
+    once: { type: 'boolean', default: false },
+    'data-dir': { type: 'string' },
+    'etcd-port': { type: 'string', default: '2379' },
+    'lambda-port': { type: 'string', default: '3001' },
+    'metrics-port': { type: 'string', default: '9464' },
+  });
+  if (positionals.length > 0) throw new CliUsageError(`dev: unexpected argument ${positionals[0]}`);
+  const ports = {
+    etcd: portFlag('--etcd-port', values['etcd-port']),
+    lambda: portFlag('--lambda-port', values['lambda-port']),
+    metrics: portFlag('--metrics-port', values['metrics-port']),
+  };
+  const logger = createLogger({ pretty: process.stderr.isTTY || undefined });
+  const say = (line: string) => process.stdout.write(`${line}\n`);
+  const cleanups: Array<() => Promise<unknown> | unknown> = [];
+  const cleanup = async () => {
+    for (const fn of cleanups.reverse()) await Promise.resolve(fn()).catch(() => {});
+  };
+
+  try {
+    const dataDir = values['data-dir'] ?? join(packageRoot(), '.data', 'etcd');
+    const etcd = await EmbeddedEtcd.start({
+      dataDir,
+      clientPort: await preferredPort(ports.etcd),
+      log: () => {},
+    });
+    cleanups.push(() => etcd.stop());
+    say(`etcd            ${etcd.clientUrl}  (data in ${dataDir})`);
+
+    const bridgeConfig = (endpoint: string) =>
+      parseBridgeConfig({
+        etcd: { endpoints: [etcd.clientUrl] },
+        group: GROUP,
+        invoke: { mode: 'lambda', endpoint },
+        observability: { port: 0 },
+      });
+    const observability = await startObservability(
+      { port: await preferredPort(ports.metrics), host: '127.0.0.1' },
+      logger,
+    );
+    cleanups.push(() => observability.close());
+
+    const { Etcd3 } = await import('etcd3');
+    const dlqClient = new Etcd3({ hosts: etcd.clientUrl });
+    cleanups.push(() => dlqClient.close());
+    const endpoint = await startLambdaEndpoint({
+      functions: await stageFunctions(),
+      port: await preferredPort(ports.lambda),
+      log: endpointLog(logger),
+      onAsyncFailure: asyncFailuresToEtcd(dlqClient, keyspaceFor(GROUP), (m, f) => logger.log('warn', m, f)),
+    });
+    cleanups.push(() => endpoint.close());
+    say(`Lambda endpoint ${endpoint.url}  (heat-stacks, job-state)`);
+
+    const bridge = await Bridge.start(bridgeConfig(endpoint.url), {
+      logger,
+      invokeLatency: observability.invokeLatency,
+    });
+    cleanups.push(() => bridge.stop());
+    observability.attach(bridge);
+    say(`bridge          group "${GROUP}", invoking over HTTP; ${observability.url ?? ''}/metrics`);
+    say('');
+    say("Playing the seed: config record (version 2), the job's {} placeholder, heat stack record (1)...");
+    say('');
+
+    const shown = await playSeed(bridge);
+    for (const record of shown) say(describeRecord(record));
+    const ok = shown.every((r) => r.identical);
+    say(
+      ok
+        ? 'Records (1), (2) and (3) are identical to the seed.'
+        : 'Some records differ from the seed (see above).',
+    );
+
+    if (values.once) {
+      await cleanup();
+      return ok ? 0 : 1;
+    }
+    const ctl = `ETCDCTL_API=3 etcdctl --endpoints ${etcd.clientUrl}`;
+    say('');
+    say('The pipeline keeps running. In another terminal (etcdctl: apt-get install etcd-client):');
+    say(`  ${ctl} watch --prefix /state/`);
+    say(
+      `  ${ctl} put /esi-worker/heat_stacks/v2.0/ports/demo-1 '{"stack_status": "CREATE_COMPLETE", "output": [{"output_key": "ip", "output_value": "10.0.0.7"}], "status_reason": "ok"}'`,
+    );
+    say(`  npx etcd-bridge dlq list --etcd ${etcd.clientUrl} --group ${GROUP}`);
+    say('Ctrl-C stops everything.');
+
+    const code = await new Promise<number>((resolve) => {
+      process.once('SIGINT', () => resolve(0));
+      process.once('SIGTERM', () => resolve(0));
+      bridge.onFatal(() => resolve(1));
+    });
+    say('stopping...');
+    await cleanup();
+    return code;
+  } catch (error) {
+    process.stderr.write(`etcd-bridge dev: ${errorMessage(error)}\n`);
+    await cleanup();
+    return 1;
+  }
+}
+
+function portFlag(flag: string, value: string | undefined): number {
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65_535)
+    throw new CliUsageError(`dev: ${flag} must be a port number, got ${value}`);
+  return port;
+}
+
+/** The preferred port if it is free on 127.0.0.1, else any free port (a second `npm start` still works). */
+async function preferredPort(port: number): Promise<number> {
+  if (port === 0) return freePort();
+  const free = await new Promise<boolean>((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+  return free ? port : freePort();
+}

@@ -1,0 +1,67 @@
+/**
+ * `etcd-bridge lambda-endpoint`: the AWS Lambda Invoke API on this machine, hosting both stage
+ * functions, so the bridge (or anything using @aws-sdk/client-lambda) can invoke them over HTTP.
+ */
+import { Etcd3 } from 'etcd3';
+import { keyspaceFor } from '../keyspace.js';
+import { asyncFailuresToEtcd } from '../lambda-endpoint/async-dead-letters.js';
+import { startLambdaEndpoint } from '../lambda-endpoint/server.js';
+import { stageFunctions } from '../lambda-endpoint/stage-functions.js';
+import { type BridgeLogger, createLogger } from '../log.js';
+import { CliUsageError, parseCommandLine } from './usage.js';
+
+export const LAMBDA_ENDPOINT_USAGE =
+  'etcd-bridge lambda-endpoint [--port 3001] [--host 127.0.0.1] [--timeout-ms 30000] [--etcd URL --group NAME]';
+
+export async function lambdaEndpointCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseCommandLine('lambda-endpoint', args, {
+    port: { type: 'string', default: '3001' },
+    host: { type: 'string', default: '127.0.0.1' },
+    'timeout-ms': { type: 'string', default: '30000' },
+    etcd: { type: 'string' },
+    group: { type: 'string', default: 'default' },
+  });
+  if (positionals.length > 0)
+    throw new CliUsageError(`lambda-endpoint: unexpected argument ${positionals[0]}`);
+  const port = Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65_535)
+    throw new CliUsageError(`lambda-endpoint: --port must be 0-65535, got ${values.port}`);
+  const timeoutMs = Number(values['timeout-ms']);
+  if (!Number.isInteger(timeoutMs) || timeoutMs <= 0)
+    throw new CliUsageError('lambda-endpoint: --timeout-ms must be a positive integer');
+
+  const logger = createLogger({ serviceName: 'lambda-endpoint' });
+  // Event invocations that fail for good go to the stage's dead-letter prefix when etcd is given.
+  const client = values.etcd ? new Etcd3({ hosts: values.etcd.split(',') }) : undefined;
+  const endpoint = await startLambdaEndpoint({
+    functions: await stageFunctions(timeoutMs),
+    host: values.host,
+    port,
+    log: endpointLog(logger),
+    ...(client
+      ? {
+          onAsyncFailure: asyncFailuresToEtcd(client, keyspaceFor(values.group), (m, f) =>
+            logger.log('warn', m, f),
+          ),
+        }
+      : {}),
+  });
+  logger.log('info', 'Lambda endpoint listening', { url: endpoint.url, functions: 'heat-stacks, job-state' });
+  process.stdout.write(`AWS_ENDPOINT_URL_LAMBDA=${endpoint.url}\n`);
+
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', () => resolve());
+    process.once('SIGTERM', () => resolve());
+  });
+  await endpoint.idle();
+  await endpoint.close();
+  client?.close();
+  return 0;
+}
+
+/** The endpoint's entries ({level, msg, ...}) into our logger; one line per invocation is debug. */
+export function endpointLog(logger: BridgeLogger): (entry: Record<string, unknown>) => void {
+  return ({ level, msg, ...fields }) => {
+    logger.log(level === 'error' ? 'error' : level === 'warn' ? 'warn' : 'debug', String(msg), fields);
+  };
+}
