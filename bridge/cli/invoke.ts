@@ -47,7 +47,22 @@ export async function invokeCommand(args: string[]): Promise<number> {
     return 0;
   } catch (error) {
     const err = error instanceof Error ? error : new Error(String(error));
-    process.stdout.write(`${JSON.stringify({ errorType: err.name, errorMessage: err.message })}\n`);
+    // The parser's "Failed to parse schema" says little; its cause (a ZodError) names the field.
+    const cause = describeCause(err.cause);
+    process.stdout.write(`${JSON.stringify({ errorType: err.name, errorMessage: `${err.message}${cause}` })}\n`);
     return 1;
   }
+}
+
+/** The parser's cause: an Error, or a list of Standard Schema issues ({ message, path }). */
+function describeCause(cause: unknown): string {
+  if (cause instanceof Error) return `: ${cause.message}`;
+  if (!Array.isArray(cause)) return '';
+  const issues = cause.map((issue: { message?: unknown; path?: ReadonlyArray<unknown> }) => {
+    const path = (issue.path ?? [])
+      .map((p) => (typeof p === 'object' && p !== null && 'key' in p ? String((p as { key: unknown }).key) : String(p)))
+      .join('.');
+    return `${path || '(event)'}: ${String(issue.message)}`;
+  });
+  return issues.length > 0 ? `: ${issues.join('; ')}` : '';
 }
