@@ -1,0 +1,106 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { runCli } from '../helpers/cli.js';
+import { seed } from '../helpers/seed.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'etcd-bridge-cli-'));
+const file = (name: string, content: string) => {
+  const path = join(dir, name);
+  writeFileSync(path, content);
+  return path;
+};
+const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/traces/${name}`, import.meta.url));
+
+describe('etcd-bridge CLI', () => {
+  it('invoke: stdout is exactly the function response; exit 0', async () => {
+    const event = file(
+      'event.json',
+      JSON.stringify({
+        route: 'heat-stacks',
+        records: [
+          {
+            id: 'a',
+            type: 'put',
+            key: seed.heatStack.key,
+            value: seed.heatStack.value,
+            modRevision: '5',
+            reads: {},
+          },
+          { id: 'b', type: 'put', key: seed.heatStack.key, value: 'not json', modRevision: '6', reads: {} },
+        ],
+      }),
+    );
+    const { code, stdout } = await runCli(['invoke', 'heat-stacks', '--event', event]);
+    expect(code).toBe(0);
+    const response = JSON.parse(stdout);
+    expect(stdout.trim().split('\n')).toHaveLength(1);
+    expect(response.results).toEqual([
+      { id: 'a', mutations: [{ op: 'put', key: seed.jobState.key, value: seed.jobState.value }] },
+    ]);
+    expect(response.batchItemFailures).toEqual([
+      expect.objectContaining({
+        itemIdentifier: 'b',
+        retryable: false,
+        error: expect.stringContaining('invalid JSON'),
+      }),
+    ]);
+  });
+
+  it('invoke: a batch that is not the contract makes the function throw; exit 1 with the field named', async () => {
+    const { code, stdout } = await runCli([
+      'invoke',
+      'job-state',
+      '--event',
+      file('bad.json', '{"route": 1}'),
+    ]);
+    expect(code).toBe(1);
+    expect(JSON.parse(stdout)).toMatchObject({
+      errorType: 'ParseError',
+      errorMessage: expect.stringContaining('route:'),
+    });
+  });
+
+  it('bad flags and bad config exit 2 with a message naming them', async () => {
+    const unknownFlag = await runCli(['invoke', 'heat-stacks', '--evnt', 'x']);
+    expect(unknownFlag.code).toBe(2);
+    expect(unknownFlag.stderr).toMatch(/--evnt/);
+    const badConfig = await runCli([
+      'start',
+      '--config',
+      file('c.json', '{"maxInFlight": -1, "routes": []}'),
+    ]);
+    expect(badConfig.code).toBe(2);
+    expect(badConfig.stderr).toMatch(/maxInFlight/);
+    expect(badConfig.stderr).toMatch(/routes/);
+    const unknown = await runCli(['frobnicate']);
+    expect(unknown.code).toBe(2);
+  });
+
+  it('replay --json: the last stdout line is the summary; exit 0 on a full match', async () => {
+    const { code, stdout } = await runCli(['replay', '--trace', fixture('seed-operation.jsonl'), '--json']);
+    expect(code).toBe(0);
+    const last = stdout.trim().split('\n').at(-1)!;
+    expect(JSON.parse(last)).toEqual({ expected: 3, matched: 3, extra: 0, mismatches: [] });
+  });
+
+  it('dev --once: etcd, the local Lambda endpoint and the bridge over HTTP reproduce the seed', async () => {
+    const { code, stdout } = await runCli([
+      'dev',
+      '--once',
+      '--data-dir',
+      join(dir, 'etcd-data'),
+      '--etcd-port',
+      '0',
+      '--lambda-port',
+      '0',
+      '--metrics-port',
+      '0',
+    ]);
+    expect(code).toBe(0);
+    expect(stdout).toContain('(2) job_state');
+    expect(stdout).toContain('Records (1), (2) and (3) are identical to the seed.');
+  });
+});

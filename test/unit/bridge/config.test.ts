@@ -1,0 +1,67 @@
+import { describe, expect, it } from 'vitest';
+import { applyEnvironment, parseBridgeConfig, redactConfig } from '../../../bridge/config.js';
+import { ConfigError } from '../../../bridge/errors.js';
+
+describe('bridge configuration', () => {
+  it('runs on embedded defaults', () => {
+    const config = parseBridgeConfig({});
+    expect(config.etcd.endpoints).toEqual(['http://127.0.0.1:2379']);
+    expect(config.routes.map((r) => r.name)).toEqual(['heat-stacks', 'job-state']);
+    expect(config.invoke.mode).toBe('inprocess');
+    expect(config.deadLetter.sink).toBe('etcd');
+  });
+
+  it('names every bad field', () => {
+    const run = () =>
+      parseBridgeConfig(
+        { etcd: { endpoints: ['not a url'] }, maxInFlight: 0, routes: [{ name: 'X' }], bogus: 1 },
+        'b.json',
+      );
+    expect(run).toThrow(ConfigError);
+    expect(run).toThrow(/b\.json is invalid/);
+    expect(run).toThrow(/etcd\.endpoints\.0: /);
+    expect(run).toThrow(/maxInFlight: /);
+    expect(run).toThrow(/routes\.0\.name: /);
+    expect(run).toThrow(/bogus/);
+  });
+
+  it("refuses duplicate routes and routes over the bridge's own keys", () => {
+    const route = { name: 'r', keyPattern: '/a/{id}', function: 'f' };
+    expect(() => parseBridgeConfig({ routes: [route, route] })).toThrow(
+      /routes\.1\.name: duplicate route name r/,
+    );
+    expect(() => parseBridgeConfig({ routes: [{ ...route, keyPattern: '/_etcd-bridge/{id}' }] })).toThrow(
+      /routes\.0\.keyPattern/,
+    );
+  });
+
+  it('takes endpoints, credentials, function names and queue URLs from the environment', () => {
+    const raw = applyEnvironment(
+      {},
+      {
+        ETCD_ENDPOINTS: 'https://e1:2379, https://e2:2379',
+        ETCD_USERNAME: 'bridge',
+        ETCD_PASSWORD: 's3cret',
+        BRIDGE_GROUP: 'prod',
+        JOB_STATE_FUNCTION_NAME: 'arn:aws:lambda:eu-west-1:1:function:job-state',
+        HEAT_STACKS_DLQ_URL: 'https://sqs.eu-west-1.amazonaws.com/1/heat',
+        JOB_STATE_DLQ_URL: 'https://sqs.eu-west-1.amazonaws.com/1/job',
+      },
+    );
+    const config = parseBridgeConfig(raw);
+    expect(config.etcd.endpoints).toEqual(['https://e1:2379', 'https://e2:2379']);
+    expect(config.group).toBe('prod');
+    expect(config.routes[1]?.function).toBe('arn:aws:lambda:eu-west-1:1:function:job-state');
+    expect(config.deadLetter).toMatchObject({
+      sink: 'sqs',
+      queueUrls: { 'heat-stacks': expect.any(String), 'job-state': expect.any(String) },
+    });
+    expect(JSON.stringify(redactConfig(config))).not.toContain('s3cret');
+  });
+
+  it('an SQS sink needs a queue per route', () => {
+    expect(() => parseBridgeConfig({ deadLetter: { sink: 'sqs', queueUrls: {} } })).toThrow(
+      /deadLetter\.queueUrls\.heat-stacks/,
+    );
+  });
+});

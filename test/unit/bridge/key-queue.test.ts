@@ -1,0 +1,74 @@
+import { describe, expect, it } from 'vitest';
+import { KeyQueue } from '../../../bridge/queue/key-queue.js';
+
+const rec = (key: string, revision: number) => ({ key, revision: BigInt(revision) });
+
+describe('KeyQueue', () => {
+  it('hands out one record per key at a time, in revision order per key', () => {
+    // Prepare
+    const q = new KeyQueue<ReturnType<typeof rec>>();
+    const a1 = rec('a', 1);
+    const b2 = rec('b', 2);
+    const a3 = rec('a', 3);
+    for (const r of [a1, b2, a3]) q.push(r);
+
+    // Act
+    const first = q.take(10);
+
+    // Assess
+    expect(first).toEqual([a1, b2]);
+    expect(q.take(10)).toEqual([]); // a is busy: a3 waits
+    q.complete(a1);
+    expect(q.take(10)).toEqual([a3]);
+    expect(q.size).toBe(2);
+  });
+
+  it('keeps the low watermark below the oldest unfinished record', () => {
+    const q = new KeyQueue<ReturnType<typeof rec>>();
+    const [a5, b6, c7] = [rec('a', 5), rec('b', 6), rec('c', 7)];
+    q.observe(4n);
+    expect(q.lowWatermark()).toBe(4n);
+    for (const r of [a5, b6, c7]) q.push(r);
+    q.take(3);
+    q.complete(b6);
+    q.complete(c7);
+    expect(q.lowWatermark()).toBe(4n); // a5 is still in flight
+    expect(q.lowWatermarkWithout(new Set([a5]))).toBe(7n);
+    q.complete(a5);
+    expect(q.lowWatermark()).toBe(7n);
+    q.observe(9n); // a filtered event
+    expect(q.lowWatermark()).toBe(9n);
+  });
+
+  it('release puts a record back at the head of its key', () => {
+    const q = new KeyQueue<ReturnType<typeof rec>>();
+    const [a1, a2] = [rec('a', 1), rec('a', 2)];
+    q.push(a1);
+    q.push(a2);
+    expect(q.take(5)).toEqual([a1]);
+    q.release(a1);
+    expect(q.take(5)).toEqual([a1]);
+    expect(() => q.complete(a2)).toThrow(/not the key's head/);
+  });
+
+  it('respects the batch size and stays consistent over many keys', () => {
+    const q = new KeyQueue<ReturnType<typeof rec>>();
+    for (let i = 1; i <= 10_000; i++) q.push(rec(`k${i % 100}`, i));
+    let done = 0;
+    let lastWatermark = 0n;
+    for (;;) {
+      const batch = q.take(64);
+      if (batch.length === 0) break;
+      expect(batch.length).toBeLessThanOrEqual(64);
+      expect(new Set(batch.map((r) => r.key)).size).toBe(batch.length);
+      for (const r of batch) q.complete(r);
+      done += batch.length;
+      const watermark = q.lowWatermark();
+      expect(watermark).toBeGreaterThanOrEqual(lastWatermark);
+      lastWatermark = watermark;
+    }
+    expect(done).toBe(10_000);
+    expect(q.size).toBe(0);
+    expect(q.lowWatermark()).toBe(10_000n);
+  });
+});
