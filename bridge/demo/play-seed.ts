@@ -4,7 +4,8 @@
  * with the seed document's bytes.
  */
 import type { Bridge } from '../bridge.js';
-import { headRevision, KeyspaceRecorder } from '../replay/recorder.js';
+import { headRevision } from '../etcd/head.js';
+import { KeyspaceRecorder } from '../replay/recorder.js';
 import { waitUntilSettled } from '../replay/settle.js';
 import { loadSeed, type SeedRecord } from './seed.js';
 

@@ -6,8 +6,8 @@ import { createServer, type Server } from 'node:http';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Bridge } from '../bridge.js';
 import type { BridgeConfig } from '../config.js';
+import { headRevision } from '../etcd/head.js';
 import type { BridgeLogger } from '../log.js';
-import { headRevision } from '../replay/recorder.js';
 
 export interface Observability {
   readonly url: string | undefined;

@@ -75,9 +75,3 @@ export class KeyspaceRecorder {
     this.stream?.cancel();
   }
 }
-
-/** The store's current revision. */
-export async function headRevision(client: Etcd3): Promise<bigint> {
-  const res = await client.get('\u0000').exec();
-  return BigInt(res.header.revision);
-}

@@ -8,12 +8,13 @@ import { Etcd3 } from 'etcd3';
 import { Bridge } from '../bridge.js';
 import { parseBridgeConfig } from '../config.js';
 import { EmbeddedEtcd } from '../etcd/embedded-etcd.js';
+import { headRevision } from '../etcd/head.js';
 import { BOOKKEEPING_ROOT } from '../keyspace.js';
 import { startLambdaEndpoint } from '../lambda-endpoint/server.js';
 import { type BridgeLogger, silentLogger } from '../log.js';
 import { loadStageHandler, STAGE_NAMES } from '../stages.js';
 import { compareWrites, type ReplayComparison, type Write } from './compare.js';
-import { headRevision, KeyspaceRecorder } from './recorder.js';
+import { KeyspaceRecorder } from './recorder.js';
 import { waitUntilSettled } from './settle.js';
 import type { TraceLine } from './trace.js';
 

@@ -4,7 +4,8 @@
  * is held or committing, and no new write appeared meanwhile. Exact, not a quiet-period guess.
  */
 import type { Bridge } from '../bridge.js';
-import { headRevision, type KeyspaceRecorder } from './recorder.js';
+import { headRevision } from '../etcd/head.js';
+import type { KeyspaceRecorder } from './recorder.js';
 
 export async function waitUntilSettled(
   bridge: Bridge,
