@@ -47,9 +47,11 @@ export async function invokeCommand(args: string[]): Promise<number> {
     return 0;
   } catch (error) {
     const err = error instanceof Error ? error : new Error(String(error));
-    // The parser's "Failed to parse schema" says little; its cause (a ZodError) names the field.
+    // The parser's "Failed to parse schema" says little; its cause (Standard Schema issues) names the field.
     const cause = describeCause(err.cause);
-    process.stdout.write(`${JSON.stringify({ errorType: err.name, errorMessage: `${err.message}${cause}` })}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ errorType: err.name, errorMessage: `${err.message}${cause}` })}\n`,
+    );
     return 1;
   }
 }
@@ -60,7 +62,9 @@ function describeCause(cause: unknown): string {
   if (!Array.isArray(cause)) return '';
   const issues = cause.map((issue: { message?: unknown; path?: ReadonlyArray<unknown> }) => {
     const path = (issue.path ?? [])
-      .map((p) => (typeof p === 'object' && p !== null && 'key' in p ? String((p as { key: unknown }).key) : String(p)))
+      .map((p) =>
+        typeof p === 'object' && p !== null && 'key' in p ? String((p as { key: unknown }).key) : String(p),
+      )
       .join('.');
     return `${path || '(event)'}: ${String(issue.message)}`;
   });
