@@ -1,0 +1,124 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type CommitRequest, Committer } from '../../bridge/commit/committer.js';
+import { LeadershipLostError } from '../../bridge/errors.js';
+import { keyspaceFor, padRevision } from '../../bridge/keyspace.js';
+import { Leadership } from '../../bridge/leader.js';
+import { type EtcdFixture, history, startEtcd, stopEtcd } from '../helpers/etcd.js';
+
+describe('Committer against a real etcd', () => {
+  let fixture: EtcdFixture;
+  let leadership: Leadership;
+  const ks = keyspaceFor(`committer-${randomUUID().slice(0, 6)}`);
+
+  beforeAll(async () => {
+    fixture = await startEtcd();
+    leadership = await Leadership.acquire(fixture.client, ks.root, 'test-bridge', 5);
+  });
+
+  afterAll(async () => {
+    await leadership?.resign();
+    await stopEtcd(fixture);
+  });
+
+  const committer = (checkpoint?: bigint) =>
+    new Committer(
+      fixture.client,
+      leadership,
+      (route) => ks.checkpoint(route),
+      () => checkpoint,
+    );
+
+  const request = (
+    route: string,
+    key: string,
+    revision: bigint,
+    mutations: CommitRequest['mutations'],
+  ): CommitRequest => ({
+    route,
+    sourceKey: key,
+    revision,
+    markerKey: ks.applied(route, key),
+    markerModRevision: '0',
+    mutations,
+    item: {},
+  });
+
+  it('commits many records in few transactions of at most 128 operations, with markers and checkpoint', async () => {
+    // Prepare
+    const c = committer(999n);
+    const requests = Array.from({ length: 300 }, (_, i) =>
+      request('r', `/src/${i}`, BigInt(i + 1), [{ op: 'put', key: `/out/${i}`, value: `v${i}` }]),
+    );
+
+    // Act
+    const outcomes = await Promise.all(requests.map((r) => c.submit(r)));
+
+    // Assess
+    expect(outcomes.every((o) => o === 'committed')).toBe(true);
+    expect(c.stats.records).toBe(300);
+    // 2 operations a record (output + marker) plus the checkpoint: at least 3 transactions, far fewer than 300.
+    expect(c.stats.transactions).toBeGreaterThanOrEqual(3);
+    expect(c.stats.transactions).toBeLessThanOrEqual(10);
+    expect(await fixture.client.get('/out/299').string()).toBe('v299');
+    expect(await fixture.client.get(ks.applied('r', '/src/299')).string()).toBe(padRevision(300n));
+    expect(await fixture.client.get(ks.checkpoint('r')).string()).toBe(padRevision(999n));
+  });
+
+  it('a redelivered record commits nothing', async () => {
+    const c = committer();
+    expect(
+      await c.submit(request('dup', '/src/a', 10n, [{ op: 'put', key: '/dup/a', value: 'first' }])),
+    ).toBe('committed');
+    // The same revision again, as after a crash: its marker read said "absent" before the first commit.
+    const again = await c.submit(
+      request('dup', '/src/a', 10n, [{ op: 'put', key: '/dup/a', value: 'second' }]),
+    );
+    expect(again).toBe('already-applied');
+    expect(await fixture.client.get('/dup/a').string()).toBe('first');
+    // An older revision after a newer one was applied: also nothing.
+    expect(await c.submit(request('dup', '/src/a', 9n, [{ op: 'put', key: '/dup/a', value: 'older' }]))).toBe(
+      'already-applied',
+    );
+    const writes = (await history(fixture.client, '/dup/')).map((e) => e.value);
+    expect(writes).toEqual(['first']);
+  });
+
+  it('drops an ifModRevision delete when the key has moved on, and commits the rest', async () => {
+    const c = committer();
+    const put = await fixture.client.put('/job/x').value('{}').exec();
+    await fixture.client.put('/job/x').value('newer job');
+    await c.submit(
+      request('cond', '/job/x', BigInt(put.header.revision), [
+        { op: 'put', key: '/state/x', value: 'done' },
+        { op: 'delete', key: '/job/x', ifModRevision: put.header.revision },
+      ]),
+    );
+    expect(await fixture.client.get('/job/x').string()).toBe('newer job');
+    expect(await fixture.client.get('/state/x').string()).toBe('done');
+  });
+
+  it('a deposed leader commits nothing', async () => {
+    // Prepare: a second leadership of its own group, then its campaign key vanishes (lease revoked).
+    const other = keyspaceFor(`deposed-${randomUUID().slice(0, 6)}`);
+    const deposed = await Leadership.acquire(fixture.client, other.root, 'old-leader', 5);
+    const c = new Committer(
+      fixture.client,
+      deposed,
+      (route) => other.checkpoint(route),
+      () => undefined,
+    );
+    await fixture.client.delete().key(deposed.campaignKey);
+
+    // Act
+    const attempt = c.submit({
+      ...request('fence', '/src/f', 1n, [{ op: 'put', key: '/fenced/f', value: 'x' }]),
+      markerKey: other.applied('fence', '/src/f'),
+    });
+
+    // Assess
+    await expect(attempt).rejects.toBeInstanceOf(LeadershipLostError);
+    expect(deposed.lost).toBeInstanceOf(LeadershipLostError);
+    expect(await fixture.client.get('/fenced/f').string()).toBeNull();
+  });
+});
