@@ -152,14 +152,21 @@ export class Committer {
     const routes = new Set<string>();
     let compares = 1; // the fence
     let ops = 0;
+    // etcd checks a nested transaction (a conditional delete) against what the outer one leaves of
+    // the limit: max(compares, ops) + the nested one's size <= --max-txn-ops. Without this margin a
+    // full batch with a conditional delete is refused ("too many operations in txn request") on
+    // every retry, and the committer stalls for good (seen after an etcd restart left a backlog).
+    let nested = 0;
     while (batch.length < this.queue.length) {
       const next = this.queue[batch.length]!;
       const keys = keysWritten(next.request);
       const checkpointOps = routes.has(next.request.route) ? 0 : 1;
       const needed = keys.length + checkpointOps;
-      if (batch.length > 0 && (compares + 1 > this.maxOps || ops + needed > this.maxOps)) break;
+      const limit = this.maxOps - Math.max(nested, nestedOps(next.request));
+      if (batch.length > 0 && (compares + 1 > limit || ops + needed > limit)) break;
       if (keys.some((k) => written.has(k))) break;
       for (const k of keys) written.add(k);
+      nested = Math.max(nested, nestedOps(next.request));
       routes.add(next.request.route);
       compares++;
       ops += needed;
@@ -255,6 +262,11 @@ function mutationOp(mutation: Mutation): IRequestOp {
   return mutation.ifModRevision === undefined
     ? op.delete(mutation.key)
     : op.deleteIfAt(mutation.key, mutation.ifModRevision);
+}
+
+/** The size of the largest nested transaction the request's mutations make (a conditional delete: 1). */
+function nestedOps(request: CommitRequest): number {
+  return request.mutations.some((m) => m.op === 'delete' && m.ifModRevision !== undefined) ? 1 : 0;
 }
 
 function keysWritten(request: CommitRequest): string[] {
