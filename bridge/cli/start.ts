@@ -3,7 +3,8 @@
  * lost leadership (exit 3, for the supervisor to restart us as a follower).
  */
 import { Bridge } from '../bridge.js';
-import { errorMessage, LeadershipLostError } from '../errors.js';
+import { LeadershipLostError } from '../errors.js';
+import { explainEtcdFailure } from '../etcd/client.js';
 import { createLogger } from '../log.js';
 import { startObservability } from '../observability/server.js';
 import { CONFIG_FLAGS, configFromFlags } from './config-flags.js';
@@ -26,7 +27,9 @@ export async function startCommand(args: string[]): Promise<number> {
   try {
     bridge = await Bridge.start(config, { logger, invokeLatency: observability.invokeLatency });
   } catch (error) {
-    logger.log('error', 'bridge failed to start', { error: errorMessage(error) });
+    // explainEtcdFailure names the setting at fault (password, CA, client certificate, http vs
+    // https): gRPC's own message for a failed TLS handshake says only "No connection established".
+    logger.log('error', 'bridge failed to start', { error: await explainEtcdFailure(config.etcd, error) });
     await observability.close();
     return 1;
   }

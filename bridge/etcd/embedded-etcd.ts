@@ -1,13 +1,29 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { request as httpsRequest } from 'node:https';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { findEtcdBinary } from './find-etcd.js';
+
+/**
+ * Client TLS: etcd serves https:// with this certificate (added for the security tests, which
+ * need a real etcd with TLS; without it nothing changes). The start-up /health probe uses the
+ * same certificate as its client certificate when `clientCertAuth` is on, so it must carry the
+ * clientAuth extended key usage then (etcd's own docs make server certificates that way).
+ */
+export interface EmbeddedEtcdTls {
+  certFile: string;
+  keyFile: string;
+  /** CA of client certificates (`--trusted-ca-file`), also used to verify the server in the probe. */
+  trustedCaFile: string;
+  /** `--client-cert-auth`: every client must present a certificate signed by `trustedCaFile`. */
+  clientCertAuth?: boolean;
+}
 
 export interface EmbeddedEtcdOptions {
   /** Data directory; a fresh temp dir (removed by stop()) when omitted. */
@@ -24,6 +40,8 @@ export interface EmbeddedEtcdOptions {
   startTimeoutMs?: number;
   /** etcd binary; default findEtcdBinary(). */
   binary?: string;
+  /** Serve clients over TLS (https://); default plain http://. */
+  tls?: EmbeddedEtcdTls;
 }
 
 export interface StopOptions {
@@ -167,7 +185,7 @@ export class EmbeddedEtcd {
   }
 
   get clientUrl(): string {
-    return `http://${this.host}:${this.clientPort}`;
+    return `${this.options.tls ? 'https' : 'http'}://${this.host}:${this.clientPort}`;
   }
 
   get peerUrl(): string {
@@ -241,6 +259,7 @@ export class EmbeddedEtcd {
 
   private args(): string[] {
     const name = this.options.name ?? 'embedded';
+    const tls = this.options.tls;
     return [
       `--name=${name}`,
       `--data-dir=${this.dataDir}`,
@@ -256,6 +275,14 @@ export class EmbeddedEtcd {
       // A single member has no peers to miss heartbeats; short ticks cut start-up from ~1 s to ~0.1 s.
       '--heartbeat-interval=10',
       '--election-timeout=100',
+      ...(tls
+        ? [
+            `--cert-file=${tls.certFile}`,
+            `--key-file=${tls.keyFile}`,
+            `--trusted-ca-file=${tls.trustedCaFile}`,
+            ...(tls.clientCertAuth ? ['--client-cert-auth'] : []),
+          ]
+        : []),
       ...(this.options.extraArgs ?? []),
     ];
   }
@@ -327,6 +354,7 @@ export class EmbeddedEtcd {
   }
 
   private async healthy(): Promise<boolean> {
+    if (this.options.tls) return this.healthyOverTls(this.options.tls);
     try {
       const response = await fetch(`${this.clientUrl}/health`, { signal: AbortSignal.timeout(1_000) });
       const body = (await response.json()) as { health?: unknown };
@@ -334,5 +362,45 @@ export class EmbeddedEtcd {
     } catch {
       return false;
     }
+  }
+
+  /** /health over https (fetch cannot be given a CA or a client certificate). */
+  private healthyOverTls(tls: EmbeddedEtcdTls): Promise<boolean> {
+    return new Promise((resolve) => {
+      try {
+        const req = httpsRequest(
+          `${this.clientUrl}/health`,
+          {
+            ca: readFileSync(tls.trustedCaFile),
+            ...(tls.clientCertAuth
+              ? { cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile) }
+              : {}),
+            timeout: 1_000,
+          },
+          (res) => {
+            let text = '';
+            res.setEncoding('utf8');
+            res.on('data', (chunk: string) => {
+              text += chunk;
+            });
+            res.on('end', () => {
+              try {
+                resolve(
+                  res.statusCode === 200 && (JSON.parse(text) as { health?: unknown }).health === 'true',
+                );
+              } catch {
+                resolve(false);
+              }
+            });
+            res.on('error', () => resolve(false));
+          },
+        );
+        req.on('timeout', () => req.destroy(new Error('timeout')));
+        req.on('error', () => resolve(false));
+        req.end();
+      } catch {
+        resolve(false);
+      }
+    });
   }
 }
