@@ -23,6 +23,14 @@ export async function startCommand(args: string[]): Promise<number> {
   const logger = createLogger();
 
   const observability = await startObservability(config.observability, logger);
+  // Until this bridge leads there is nothing to drain (a standby may campaign for hours): a signal
+  // then just ends the process; the campaign's lease expires on its own.
+  const beforeLeading = (signal: NodeJS.Signals) => {
+    logger.log('info', 'stopping before leading', { reason: signal });
+    process.exit(0);
+  };
+  process.once('SIGTERM', beforeLeading);
+  process.once('SIGINT', beforeLeading);
   let bridge: Bridge;
   try {
     bridge = await Bridge.start(config, { logger, invokeLatency: observability.invokeLatency });
@@ -45,6 +53,8 @@ export async function startCommand(args: string[]): Promise<number> {
       await observability.close();
       resolve(code);
     };
+    process.removeListener('SIGTERM', beforeLeading);
+    process.removeListener('SIGINT', beforeLeading);
     process.once('SIGTERM', () => void exit(0, 'SIGTERM'));
     process.once('SIGINT', () => void exit(0, 'SIGINT'));
     bridge.onFatal(
