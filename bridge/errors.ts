@@ -33,6 +33,14 @@ export class LeadershipLostError extends BridgeError {
   }
 }
 
+/** etcd refused one record's commit as such (e.g. over its request size limit): terminal. */
+export class CommitRejectedError extends BridgeError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'CommitRejectedError';
+  }
+}
+
 /** A configuration value is wrong; the message names the field. */
 export class ConfigError extends BridgeError {
   constructor(message: string, options?: ErrorOptions) {
@@ -44,7 +52,13 @@ export class ConfigError extends BridgeError {
 /** True when retrying the same work later may succeed. */
 export function isRetryable(error: unknown): boolean {
   if (error instanceof InvokeError) return error.retryable;
-  if (error instanceof LeadershipLostError || error instanceof ConfigError) return false;
+  if (
+    error instanceof LeadershipLostError ||
+    error instanceof ConfigError ||
+    error instanceof CommitRejectedError
+  ) {
+    return false;
+  }
   // etcd unavailable, connection reset, deadline exceeded...: transient by nature.
   return true;
 }

@@ -13,7 +13,13 @@ import {
 import type { Committer } from './commit/committer.js';
 import { buildDeadLetterRecord } from './dlq/record.js';
 import type { DeadLetterSink } from './dlq/sink.js';
-import { errorMessage, InvokeError, isRetryable, LeadershipLostError } from './errors.js';
+import {
+  CommitRejectedError,
+  errorMessage,
+  InvokeError,
+  isRetryable,
+  LeadershipLostError,
+} from './errors.js';
 import { prefixRangeEnd } from './etcd/ops.js';
 import type { Invoker } from './invoke/invoker.js';
 import type { Keyspace } from './keyspace.js';
@@ -434,6 +440,11 @@ export class RouteWorker {
       else this.stats.skipped++;
       this.finish(item);
     } catch (error) {
+      if (error instanceof CommitRejectedError) {
+        // etcd will never take these outputs (too large): the record is bad input, like any other.
+        await this.settleFailure(item, false, error.name, error.message);
+        return;
+      }
       this.fatal(error);
     }
   }

@@ -7,9 +7,15 @@
  * nothing. Transactions run one at a time: while one is in flight the next one fills up, which is
  * what lets many records share one fsync.
  */
-import type { Etcd3, ICompare, IRequestOp } from 'etcd3';
+import {
+  type Etcd3,
+  GRPCInvalidArgumentError,
+  GRPCResourceExhastedError,
+  type ICompare,
+  type IRequestOp,
+} from 'etcd3';
 import type { Mutation } from '../../shared/index.js';
-import { LeadershipLostError } from '../errors.js';
+import { CommitRejectedError, errorMessage, LeadershipLostError } from '../errors.js';
 import { compare, op } from '../etcd/ops.js';
 import { padRevision } from '../keyspace.js';
 import type { Leadership } from '../leader.js';
@@ -131,6 +137,13 @@ export class Committer {
             this.failAll(error);
             break;
           }
+          if (isRejectedRequest(error)) {
+            // etcd refuses this transaction as such (a value over its request size limit): retrying
+            // it would block every key behind it. Commit the records one by one; the one etcd
+            // refuses alone is rejected, for its route to dead-letter.
+            await this.isolate(batch, error);
+            continue;
+          }
           // etcd unavailable or the answer lost: the batch goes back, in order, and is tried again.
           // If it did commit, the markers now say so and the retry resolves it as already applied.
           this.stats.errors++;
@@ -142,6 +155,34 @@ export class Committer {
     } finally {
       this.running = false;
       if (this.queue.length === 0) this.notifyIdle();
+    }
+  }
+
+  private async isolate(batch: Pending[], batchError: unknown): Promise<void> {
+    if (batch.length === 1) {
+      batch[0]!.reject(
+        new CommitRejectedError(`etcd refused the commit: ${errorMessage(batchError)}`, {
+          cause: batchError,
+        }),
+      );
+      return;
+    }
+    for (let i = 0; i < batch.length; i++) {
+      const single = batch[i]!;
+      try {
+        await this.commit([single]);
+      } catch (error) {
+        if (isRejectedRequest(error)) {
+          single.reject(
+            new CommitRejectedError(`etcd refused the commit: ${errorMessage(error)}`, { cause: error }),
+          );
+          continue;
+        }
+        // Anything else (leadership, etcd unavailable): the rest goes back for the main loop.
+        this.queue = [...batch.slice(i), ...this.queue];
+        if (error instanceof LeadershipLostError) throw error;
+        return;
+      }
     }
   }
 
@@ -277,4 +318,9 @@ function keysWritten(request: CommitRequest): string[] {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** etcd refused the request itself (too large, too many operations): no retry can succeed. */
+function isRejectedRequest(error: unknown): boolean {
+  return error instanceof GRPCInvalidArgumentError || error instanceof GRPCResourceExhastedError;
 }

@@ -16,5 +16,6 @@ export async function startBridge(
     checkpointFlushMs: 100,
     ...config,
   });
-  return Bridge.start(parsed, { client: fixture.client, ...options });
+  // Its own etcd client (as in production): a test's client never shares its circuit breaker.
+  return Bridge.start(parsed, options);
 }
