@@ -19,6 +19,7 @@ import { type Keyspace, keyspaceFor, padRevision, unpadRevision } from './keyspa
 import { Leadership } from './leader.js';
 import { type BridgeLogger, silentLogger } from './log.js';
 import { type RouteStats, RouteWorker } from './route-worker.js';
+import { StatusPublisher } from './status.js';
 
 export interface BridgeOptions {
   client?: Etcd3;
@@ -46,6 +47,7 @@ export class Bridge {
   private readonly workers = new Map<string, RouteWorker>();
   private stopping: Promise<void> | undefined;
   private flushTimer: NodeJS.Timeout | undefined;
+  private statusPublisher: StatusPublisher | undefined;
   private fatalError: Error | undefined;
   private readonly fatalListeners: Array<(error: Error) => void> = [];
   private readonly ownsClient: boolean;
@@ -140,6 +142,9 @@ export class Bridge {
       });
     }, config.checkpointFlushMs);
     bridge.flushTimer.unref();
+    bridge.statusPublisher = StatusPublisher.start(bridge, {
+      log: (message, fields) => logger.log('warn', message, fields),
+    });
     return bridge;
   }
 
@@ -229,6 +234,7 @@ export class Bridge {
     this.logger.log('error', 'bridge stops', { error: error.message });
     for (const worker of this.workers.values()) worker.stop();
     clearInterval(this.flushTimer);
+    this.statusPublisher?.stop();
     for (const listener of this.fatalListeners) listener(error);
   }
 
@@ -236,6 +242,7 @@ export class Bridge {
   stop(options: { drainTimeoutMs?: number } = {}): Promise<void> {
     this.stopping ??= (async () => {
       clearInterval(this.flushTimer);
+      this.statusPublisher?.stop();
       for (const worker of this.workers.values()) worker.stop();
       const drained = Promise.all([...this.workers.values()].map((w) => w.idle())).then(() =>
         this.committer.idle(),

@@ -3,12 +3,16 @@
  * bridge writes them inside its commit transaction (see committer), so a dead-lettered record and
  * its applied marker land together or not at all.
  */
-import type { Etcd3 } from 'etcd3';
+import type { Etcd3, ICompare, IRequestOp } from 'etcd3';
+import { compare, op, prefixRangeEnd } from '../etcd/ops.js';
 import type { Keyspace } from '../keyspace.js';
 import { type DeadLetterRecord, DeadLetterRecordSchema } from './record.js';
-import type { DeadLetterEntry, DeadLetterSink } from './sink.js';
+import type { DeadLetterEntry, DeadLetterQueue } from './sink.js';
 
-export class EtcdDeadLetterSink implements DeadLetterSink {
+/** Keys read per range request while listing. */
+const PAGE = 500;
+
+export class EtcdDeadLetterSink implements DeadLetterQueue {
   readonly kind = 'etcd' as const;
   /** etcd's default request limit is 1.5 MiB; leave room for the record's other fields. */
   readonly maxValueBytes = 1024 * 1024;
@@ -28,15 +32,71 @@ export class EtcdDeadLetterSink implements DeadLetterSink {
     return { key, value: JSON.stringify(record) };
   }
 
-  async list(route?: string, limit = 1000): Promise<DeadLetterEntry[]> {
-    const kvs = await this.client.getAll().prefix(this.keyspace.dlqPrefix(route)).limit(limit).strings();
-    return Object.entries(kvs).map(([id, text]) => ({
-      id,
-      record: DeadLetterRecordSchema.parse(JSON.parse(text)),
-    }));
+  /** Entries by route, then revision (after the entry id `after`, if given); at most `limit`. */
+  async list(route?: string, limit = 1000, after?: string): Promise<DeadLetterEntry[]> {
+    const prefix = this.keyspace.dlqPrefix(route);
+    const end = prefixRangeEnd(prefix);
+    const entries: DeadLetterEntry[] = [];
+    let from = after?.startsWith(prefix)
+      ? Buffer.concat([Buffer.from(after, 'utf8'), Buffer.from([0])])
+      : Buffer.from(prefix, 'utf8');
+    let revision: string | undefined;
+    while (entries.length < limit) {
+      const page = await this.client.kv.range({
+        key: from,
+        range_end: end,
+        limit: String(Math.min(PAGE, limit - entries.length)),
+        // Every page from the first page's snapshot: a consistent listing.
+        ...(revision ? { revision } : {}),
+      });
+      revision ??= page.header.revision;
+      for (const kv of page.kvs) {
+        const id = kv.key.toString('utf8');
+        let record: DeadLetterRecord;
+        try {
+          record = DeadLetterRecordSchema.parse(JSON.parse(kv.value.toString('utf8')));
+        } catch (error) {
+          throw new Error(`dead-letter entry ${id} is not a dead-letter record: ${String(error)}`, {
+            cause: error,
+          });
+        }
+        entries.push({ id, record, version: kv.mod_revision });
+      }
+      const last = page.kvs.at(-1);
+      if (!page.more || !last) break;
+      from = Buffer.concat([last.key, Buffer.from([0])]);
+    }
+    return entries;
   }
 
+  async count(route: string): Promise<number> {
+    return this.client.getAll().prefix(this.keyspace.dlqPrefix(route)).count();
+  }
+
+  /** Deletes the entry unless it changed since it was listed. */
   async remove(entry: DeadLetterEntry): Promise<void> {
-    await this.client.delete().key(entry.id);
+    const { compares, ops } = this.removalInTxn(entry);
+    await this.client.kv.txn({ compare: compares, success: ops, failure: [] });
+  }
+
+  async replace(entry: DeadLetterEntry, record: DeadLetterRecord): Promise<void> {
+    const result = await this.client.kv.txn({
+      compare: this.guard(entry),
+      success: [op.put(entry.id, JSON.stringify(record))],
+      failure: [],
+    });
+    if (!result.succeeded) throw new Error(`dead-letter entry ${entry.id} changed since it was listed`);
+  }
+
+  async release(): Promise<void> {
+    // Listing an etcd prefix takes nothing away from anyone.
+  }
+
+  removalInTxn(entry: DeadLetterEntry): { compares: ICompare[]; ops: IRequestOp[] } {
+    return { compares: this.guard(entry), ops: [op.delete(entry.id)] };
+  }
+
+  private guard(entry: DeadLetterEntry): ICompare[] {
+    return entry.version === undefined ? [] : [compare.modRevision(entry.id, entry.version)];
   }
 }

@@ -1,9 +1,12 @@
+import type { ICompare, IRequestOp } from 'etcd3';
 import type { DeadLetterRecord } from './record.js';
 
 /** A dead-letter listing entry: the record and the sink's own id for it (etcd key, SQS receipt). */
 export interface DeadLetterEntry {
   readonly id: string;
   readonly record: DeadLetterRecord;
+  /** etcd: the entry key's mod revision when it was listed, so changes to it can be guarded. */
+  readonly version?: string;
 }
 
 /**
@@ -21,4 +24,28 @@ export interface DeadLetterSink {
   write?(record: DeadLetterRecord): { key: string; value: string };
   list(route?: string, limit?: number): Promise<DeadLetterEntry[]>;
   remove(entry: DeadLetterEntry): Promise<void>;
+}
+
+/**
+ * The operator's side of a dead-letter queue (`etcd-bridge dlq`, `status`): both sinks implement it.
+ */
+export interface DeadLetterQueue extends DeadLetterSink {
+  /**
+   * Up to `limit` entries. etcd: in key order (route, then revision), those after the entry id
+   * `after` when given. SQS: received, so hidden from the next call for the visibility timeout.
+   */
+  list(route?: string, limit?: number, after?: string): Promise<DeadLetterEntry[]>;
+  /** Remove the entry, unless it changed since it was listed. */
+  remove(entry: DeadLetterEntry): Promise<void>;
+  /** Put `record` in the entry's place (a redrive that failed again). */
+  replace(entry: DeadLetterEntry, record: DeadLetterRecord): Promise<void>;
+  /** Records the route's queue holds (SQS: approximate, visible and in flight). */
+  count(route: string): Promise<number>;
+  /** Hand back entries listed but left alone (SQS: visible again at once). */
+  release(entries: readonly DeadLetterEntry[]): Promise<void>;
+  /**
+   * A transactional queue (etcd): the compares and ops that remove the entry inside another
+   * transaction (a redrive's commit), so the outputs and the removal land together.
+   */
+  removalInTxn?(entry: DeadLetterEntry): { compares: ICompare[]; ops: IRequestOp[] };
 }

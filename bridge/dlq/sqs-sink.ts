@@ -2,29 +2,47 @@
  * The dead-letter queues in AWS: one SQS queue per stage (route). Records are sent before the
  * bridge commits the record's applied marker, so a crash in between can send a record twice, never
  * lose it. A value over SQS's 256 KiB message limit keeps only its size and sha256.
+ *
+ * Listing an SQS queue means receiving its messages, which hides them from other readers for the
+ * visibility timeout; `release` makes the ones a command left alone visible again at once.
  */
 import {
+  ChangeMessageVisibilityBatchCommand,
   DeleteMessageCommand,
+  GetQueueAttributesCommand,
   ReceiveMessageCommand,
   SendMessageCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import { ConfigError } from '../errors.js';
 import { type DeadLetterRecord, DeadLetterRecordSchema } from './record.js';
-import type { DeadLetterEntry, DeadLetterSink } from './sink.js';
+import type { DeadLetterEntry, DeadLetterQueue } from './sink.js';
 
-export class SqsDeadLetterSink implements DeadLetterSink {
+export interface SqsDeadLetterSinkOptions {
+  /** SQS's message size limit; 256 KiB. */
+  maxMessageBytes?: number;
+  /** How long a listed message stays hidden from other readers (seconds); default 60. */
+  visibilityTimeoutSeconds?: number;
+  /** Long-poll wait of one receive (seconds); 0 for short polling. Default 1. */
+  receiveWaitSeconds?: number;
+}
+
+export class SqsDeadLetterSink implements DeadLetterQueue {
   readonly kind = 'sqs' as const;
   /** 256 KiB message limit, less room for the record's other fields. */
   readonly maxValueBytes: number;
+  private readonly visibilityTimeout: number;
+  private readonly waitSeconds: number;
 
   constructor(
     private readonly client: SQSClient,
     /** Queue URL by route name. */
     private readonly queueUrls: Readonly<Record<string, string>>,
-    maxMessageBytes = 256 * 1024,
+    options: SqsDeadLetterSinkOptions = {},
   ) {
-    this.maxValueBytes = maxMessageBytes - 8 * 1024;
+    this.maxValueBytes = (options.maxMessageBytes ?? 256 * 1024) - 8 * 1024;
+    this.visibilityTimeout = options.visibilityTimeoutSeconds ?? 60;
+    this.waitSeconds = options.receiveWaitSeconds ?? 1;
   }
 
   private urlFor(route: string): string {
@@ -46,34 +64,96 @@ export class SqsDeadLetterSink implements DeadLetterSink {
     );
   }
 
-  /** Receives (and so hides for the visibility timeout) up to `limit` messages per route. */
-  async list(route?: string, limit = 10): Promise<DeadLetterEntry[]> {
+  /**
+   * Receives (and so hides for the visibility timeout) up to `limit` messages per route, page by
+   * page until a receive comes back empty.
+   */
+  async list(route?: string, limit = 100): Promise<DeadLetterEntry[]> {
     const routes = route === undefined ? Object.keys(this.queueUrls) : [route];
     const entries: DeadLetterEntry[] = [];
     for (const name of routes) {
-      const out = await this.client.send(
-        new ReceiveMessageCommand({
-          QueueUrl: this.urlFor(name),
-          MaxNumberOfMessages: Math.min(10, limit),
-          VisibilityTimeout: 30,
-          WaitTimeSeconds: 0,
-        }),
-      );
-      for (const message of out.Messages ?? []) {
-        if (!message.Body || !message.ReceiptHandle) continue;
-        entries.push({
-          id: `${name}\n${message.ReceiptHandle}`,
-          record: DeadLetterRecordSchema.parse(JSON.parse(message.Body)),
-        });
+      const seen = new Set<string>();
+      let taken = 0;
+      while (taken < limit) {
+        const out = await this.client.send(
+          new ReceiveMessageCommand({
+            QueueUrl: this.urlFor(name),
+            MaxNumberOfMessages: Math.min(10, limit - taken),
+            VisibilityTimeout: this.visibilityTimeout,
+            WaitTimeSeconds: this.waitSeconds,
+          }),
+        );
+        const messages = out.Messages ?? [];
+        if (messages.length === 0) break;
+        for (const message of messages) {
+          if (!message.Body || !message.ReceiptHandle) continue;
+          if (message.MessageId) {
+            if (seen.has(message.MessageId)) continue;
+            seen.add(message.MessageId);
+          }
+          taken++;
+          entries.push({
+            id: `${name}\n${message.ReceiptHandle}`,
+            record: DeadLetterRecordSchema.parse(JSON.parse(message.Body)),
+          });
+        }
       }
     }
     return entries;
   }
 
   async remove(entry: DeadLetterEntry): Promise<void> {
-    const [route, receipt] = entry.id.split('\n');
+    const { route, receipt } = splitId(entry);
     await this.client.send(
-      new DeleteMessageCommand({ QueueUrl: this.urlFor(route!), ReceiptHandle: receipt! }),
+      new DeleteMessageCommand({ QueueUrl: this.urlFor(route), ReceiptHandle: receipt }),
     );
   }
+
+  /** SQS messages cannot change: the new record is sent, then the old message deleted. */
+  async replace(entry: DeadLetterEntry, record: DeadLetterRecord): Promise<void> {
+    await this.send(record);
+    await this.remove(entry);
+  }
+
+  async count(route: string): Promise<number> {
+    const out = await this.client.send(
+      new GetQueueAttributesCommand({
+        QueueUrl: this.urlFor(route),
+        AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+      }),
+    );
+    const attributes = out.Attributes ?? {};
+    return (
+      Number(attributes.ApproximateNumberOfMessages ?? 0) +
+      Number(attributes.ApproximateNumberOfMessagesNotVisible ?? 0)
+    );
+  }
+
+  async release(entries: readonly DeadLetterEntry[]): Promise<void> {
+    const byRoute = new Map<string, string[]>();
+    for (const entry of entries) {
+      const { route, receipt } = splitId(entry);
+      byRoute.set(route, [...(byRoute.get(route) ?? []), receipt]);
+    }
+    for (const [route, receipts] of byRoute) {
+      for (let i = 0; i < receipts.length; i += 10) {
+        await this.client.send(
+          new ChangeMessageVisibilityBatchCommand({
+            QueueUrl: this.urlFor(route),
+            Entries: receipts.slice(i, i + 10).map((receipt, j) => ({
+              Id: String(i + j),
+              ReceiptHandle: receipt,
+              VisibilityTimeout: 0,
+            })),
+          }),
+        );
+      }
+    }
+  }
+}
+
+function splitId(entry: DeadLetterEntry): { route: string; receipt: string } {
+  const at = entry.id.indexOf('\n');
+  if (at < 0) throw new Error(`not an SQS dead-letter entry id: ${JSON.stringify(entry.id)}`);
+  return { route: entry.id.slice(0, at), receipt: entry.id.slice(at + 1) };
 }

@@ -1,0 +1,254 @@
+/**
+ * Terminal failures (DESIGN §4 invariant 7, §7) on a real etcd: a poison record goes to the
+ * dead-letter queue whole while its neighbours flow; `onFailure: block` holds its key instead; the
+ * SQS sink (SQSClient mocked) gets the same JSON record, without a value over 256 KiB.
+ */
+import { createHash } from 'node:crypto';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Bridge } from '../../bridge/bridge.js';
+import { EtcdDeadLetterSink } from '../../bridge/dlq/etcd-sink.js';
+import { DeadLetterRecordSchema } from '../../bridge/dlq/record.js';
+import { SqsDeadLetterSink } from '../../bridge/dlq/sqs-sink.js';
+import { keyspaceFor, padRevision } from '../../bridge/keyspace.js';
+import { DEFAULT_ROUTES, type RouteInput } from '../../shared/index.js';
+import { startBridge } from '../helpers/bridge.js';
+import { type EtcdFixture, history, startEtcd, stopEtcd } from '../helpers/etcd.js';
+import { heatStackText } from '../helpers/records.js';
+import { waitFor } from '../helpers/wait.js';
+import { type FakeSqs, fakeSqs, SQS_MAX_MESSAGE_BYTES } from '../unit/dlq/fake-sqs.js';
+
+const heatKey = (id: string) => `/esi-worker/heat_stacks/v2.0/ports/${id}`;
+const jobKey = (id: string) => `/esi-worker/job_state/v2.0/ports/${id}`;
+const stateKey = (id: string) => `/state/v2.0/ports/${id}`;
+const sha256 = (text: string | Buffer) => createHash('sha256').update(text).digest('hex');
+const BAD_JSON = '{\n    "stack_status": "CREATE_COMPLETE", \n    "output": [';
+
+describe('dead-letter queue on a real etcd', () => {
+  let fixture: EtcdFixture;
+  let bridge: Bridge | undefined;
+
+  beforeAll(async () => {
+    fixture = await startEtcd();
+  });
+  afterEach(async () => {
+    await bridge?.stop();
+    bridge = undefined;
+  });
+  afterAll(async () => {
+    await stopEtcd(fixture);
+  });
+
+  async function put(key: string, value: string): Promise<bigint> {
+    return BigInt((await fixture.client.put(key).value(value).exec()).header.revision);
+  }
+  const read = (key: string) => fixture.client.get(key).string();
+
+  it('dead-letters a poison record whole, while other keys and the next revision of its key flow', async () => {
+    // Prepare
+    const group = 'poison';
+    const started = Date.now();
+    bridge = await startBridge(fixture, { group });
+    const sink = new EtcdDeadLetterSink(fixture.client, keyspaceFor(group));
+
+    // Act: a heat stack that is not JSON, between a neighbour and the next (good) revision of its key
+    const poison = await put(heatKey('poison-a'), BAD_JSON);
+    await put(heatKey('neighbour-b'), heatStackText({}));
+    const fixed = await put(heatKey('poison-a'), heatStackText({ stack_status: 'UPDATE_COMPLETE' }));
+
+    // Assess: both keys reach their state record; the poison key's comes from its next revision
+    const neighbourState = await waitFor(
+      'the neighbour state record',
+      async () => (await read(stateKey('neighbour-b'))) ?? undefined,
+    );
+    expect(neighbourState).toContain('"worker_state": "CREATE_COMPLETED"');
+    const poisonState = await waitFor(
+      'the state record of the poison key',
+      async () => (await read(stateKey('poison-a'))) ?? undefined,
+    );
+    expect(poisonState).toContain('"worker_state": "MODIFY_COMPLETED"');
+
+    const entries = await waitFor('the dead-letter entry', async () => {
+      const listed = await sink.list();
+      return listed.length > 0 ? listed : undefined;
+    });
+    expect(entries).toHaveLength(1);
+    const entry = entries[0]!;
+    expect(entry.id).toBe(
+      keyspaceFor(group).dlq(
+        'heat-stacks',
+        poison.toString(),
+        Buffer.from(heatKey('poison-a')).toString('base64url'),
+      ),
+    );
+    const record = DeadLetterRecordSchema.parse(entry.record);
+    expect(record).toMatchObject({
+      route: 'heat-stacks',
+      key: heatKey('poison-a'),
+      type: 'put',
+      modRevision: poison.toString(),
+      value: BAD_JSON,
+      valueEncoding: 'utf8',
+      valueSize: Buffer.byteLength(BAD_JSON),
+      valueSha256: sha256(BAD_JSON),
+      errorType: 'RecordValidationError',
+      attempts: 1, // terminal: a bad record is not retried
+      bridgeId: bridge.bridgeId,
+    });
+    expect(record.errorMessage).toContain(heatKey('poison-a'));
+    expect(record.errorMessage).toContain('terminal error');
+    const times = [record.firstAttemptAt, record.lastAttemptAt, record.deadLetteredAt].map(Date.parse);
+    expect(times[0]).toBeGreaterThanOrEqual(started);
+    expect(times[0]).toBeLessThanOrEqual(times[1]!);
+    expect(times[1]).toBeLessThanOrEqual(times[2]!);
+    expect(times[2]).toBeLessThanOrEqual(Date.now());
+
+    // Nothing was written for the poison revision: the only job_state put for the key is the fixed one's.
+    const jobWrites = (await history(fixture.client, jobKey('poison-a'))).filter(
+      (e) => e.key === jobKey('poison-a'),
+    );
+    expect(jobWrites.filter((e) => e.type === 'put')).toHaveLength(1);
+    expect(jobWrites[0]?.value).toContain('"orchestration_state": "UPDATE_COMPLETE"');
+    // The marker says the fixed revision is applied; the route counts one dead letter, no retry.
+    expect(await read(keyspaceFor(group).applied('heat-stacks', heatKey('poison-a')))).toBe(
+      padRevision(fixed),
+    );
+    const stats = bridge.status().find((s) => s.route === 'heat-stacks')!.stats;
+    expect(stats).toMatchObject({ deadLettered: 1, retries: 0 });
+  });
+
+  it('dead-letters a value that is not UTF-8 as base64, without invoking the function', async () => {
+    const group = 'not-utf8';
+    bridge = await startBridge(fixture, { group });
+    const sink = new EtcdDeadLetterSink(fixture.client, keyspaceFor(group));
+    const bytes = Buffer.from([0x7b, 0x22, 0xc3, 0x28, 0x22, 0x7d]);
+    const revision = BigInt(
+      (await fixture.client.put(heatKey('latin-c')).value(bytes).exec()).header.revision,
+    );
+
+    const [entry] = await waitFor('the dead-letter entry', async () => {
+      const listed = await sink.list('heat-stacks');
+      return listed.length > 0 ? listed : undefined;
+    });
+    expect(entry?.record).toMatchObject({
+      modRevision: revision.toString(),
+      value: bytes.toString('base64'),
+      valueEncoding: 'base64',
+      valueSize: bytes.length,
+      valueSha256: sha256(bytes),
+      errorType: 'RecordValidationError',
+    });
+    expect(await read(jobKey('latin-c'))).toBeNull();
+  });
+
+  it('with onFailure: block, holds the failing key (its later revisions too) while other keys flow', async () => {
+    // Prepare: only the heat-stacks route, blocking, with quick retries
+    const group = 'block';
+    const route: RouteInput = {
+      ...DEFAULT_ROUTES[0]!,
+      onFailure: 'block',
+      retry: { maxAttempts: 2, initialDelayMs: 5, maxDelayMs: 40 },
+    };
+    bridge = await startBridge(fixture, { group, routes: [route] });
+    const sink = new EtcdDeadLetterSink(fixture.client, keyspaceFor(group));
+
+    // Act
+    await put(heatKey('blocked-d'), BAD_JSON);
+    await put(heatKey('blocked-d'), heatStackText({}));
+    await put(heatKey('free-e'), heatStackText({}));
+    await put(heatKey('free-f'), heatStackText({ stack_status: 'DELETE_COMPLETE' }));
+
+    // Assess: the other keys flow
+    await waitFor('free-e job_state', async () => (await read(jobKey('free-e'))) ?? undefined);
+    await waitFor('free-f job_state', async () => (await read(jobKey('free-f'))) ?? undefined);
+    // ... and the blocked key keeps failing (many blocked retries) without anything written or dead-lettered
+    const worker = bridge.route('heat-stacks')!;
+    await waitFor('several blocked retries', () => worker.stats.blocked >= 5);
+    expect(await read(jobKey('blocked-d'))).toBeNull();
+    expect(await sink.list()).toEqual([]);
+    expect(worker.stats.deadLettered).toBe(0);
+    expect(worker.held).toBe(2); // the poison revision and the good one behind it
+    expect(await read(keyspaceFor(group).applied('heat-stacks', heatKey('blocked-d')))).toBeNull();
+  });
+});
+
+describe('SQS dead-letter sink (SQSClient mocked) under a bridge on a real etcd', () => {
+  const QUEUE = 'https://sqs.eu-west-1.amazonaws.com/123456789012/heat-stacks-dlq';
+  let fixture: EtcdFixture;
+  let bridge: Bridge | undefined;
+  let sqs: FakeSqs;
+
+  beforeAll(async () => {
+    fixture = await startEtcd();
+    sqs = fakeSqs([QUEUE]);
+  });
+  afterAll(async () => {
+    await bridge?.stop();
+    sqs.restore();
+    await stopEtcd(fixture);
+  });
+
+  it('sends the same JSON record, keeps only size and sha256 of a value over 256 KiB, and lists and removes', async () => {
+    // Prepare
+    const group = 'sqs';
+    const sink = new SqsDeadLetterSink(
+      new SQSClient({ region: 'eu-west-1' }),
+      { 'heat-stacks': QUEUE },
+      { receiveWaitSeconds: 0 },
+    );
+    bridge = await startBridge(fixture, { group, routes: [DEFAULT_ROUTES[0]!] }, { deadLetters: sink });
+
+    // Act: a small poison record and one of 300 KiB
+    const small = BigInt(
+      (await fixture.client.put(heatKey('sqs-small')).value(BAD_JSON).exec()).header.revision,
+    );
+    const bigText = `${BAD_JSON}${' '.repeat(300 * 1024)}`;
+    const big = BigInt((await fixture.client.put(heatKey('sqs-big')).value(bigText).exec()).header.revision);
+
+    // Assess
+    await waitFor('two SQS messages', () => sqs.sent.length >= 2);
+    await waitFor(
+      'both markers',
+      async () =>
+        (await fixture.client.get(keyspaceFor(group).applied('heat-stacks', heatKey('sqs-big'))).string()) ??
+        undefined,
+    );
+    expect(sqs.sent).toHaveLength(2);
+    const bodies = sqs.sent.map((m) => m.body);
+    const records = bodies.map((b) => DeadLetterRecordSchema.parse(JSON.parse(b)));
+    const [smallRecord, bigRecord] = [
+      records.find((r) => r.key === heatKey('sqs-small'))!,
+      records.find((r) => r.key === heatKey('sqs-big'))!,
+    ];
+    expect(smallRecord).toMatchObject({
+      route: 'heat-stacks',
+      modRevision: small.toString(),
+      value: BAD_JSON,
+      valueEncoding: 'utf8',
+      valueSha256: sha256(BAD_JSON),
+      errorType: 'RecordValidationError',
+      attempts: 1,
+      bridgeId: bridge.bridgeId,
+    });
+    // The message is exactly the record's JSON (what the etcd sink stores), with the SQS attributes beside it
+    // (no envelope, nothing SQS-only in it: the strict schema parsed it, and the etcd sink would store these bytes)
+    const etcdSink = new EtcdDeadLetterSink(fixture.client, keyspaceFor(group));
+    for (const body of bodies) expect(etcdSink.write(JSON.parse(body)).value).toBe(body);
+    expect(sqs.sent[0]?.attributes).toMatchObject({ route: { StringValue: 'heat-stacks' } });
+    expect(bigRecord.modRevision).toBe(big.toString());
+    expect(bigRecord.value).toBeUndefined();
+    expect(bigRecord.valueSize).toBe(Buffer.byteLength(bigText));
+    expect(bigRecord.valueSha256).toBe(sha256(bigText));
+    for (const body of bodies) expect(Buffer.byteLength(body)).toBeLessThan(SQS_MAX_MESSAGE_BYTES);
+    // Nothing in the etcd dead-letter prefix: SQS is the queue here
+    expect(await new EtcdDeadLetterSink(fixture.client, keyspaceFor(group)).list()).toEqual([]);
+
+    // list / remove
+    const listed = await sink.list('heat-stacks');
+    expect(listed.map((e) => e.record.modRevision).sort()).toEqual([small.toString(), big.toString()].sort());
+    await sink.remove(listed.find((e) => e.record.key === heatKey('sqs-small'))!);
+    await sink.release(listed);
+    expect(await sink.count('heat-stacks')).toBe(1);
+    expect((await sink.list('heat-stacks')).map((e) => e.record.key)).toEqual([heatKey('sqs-big')]);
+  });
+});
