@@ -1,9 +1,11 @@
 /** The `etcd-bridge` command line: one module a command, dispatched here. */
 import { DEV_USAGE, devCommand } from './dev.js';
+import { DLQ_USAGE, dlqCommand } from './dlq.js';
 import { INVOKE_USAGE, invokeCommand } from './invoke.js';
 import { LAMBDA_ENDPOINT_USAGE, lambdaEndpointCommand } from './lambda-endpoint.js';
 import { REPLAY_USAGE, replayCommand } from './replay.js';
 import { START_USAGE, startCommand } from './start.js';
+import { STATUS_USAGE, statusCommand } from './status.js';
 import { CliUsageError } from './usage.js';
 
 type Command = (args: string[]) => Promise<number>;
@@ -14,6 +16,8 @@ const COMMANDS: Record<string, { run: Command; usage: string }> = {
   'lambda-endpoint': { run: lambdaEndpointCommand, usage: LAMBDA_ENDPOINT_USAGE },
   invoke: { run: invokeCommand, usage: INVOKE_USAGE },
   replay: { run: replayCommand, usage: REPLAY_USAGE },
+  status: { run: statusCommand, usage: STATUS_USAGE },
+  dlq: { run: dlqCommand, usage: DLQ_USAGE },
 };
 
 function usage(): string {
