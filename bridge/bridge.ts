@@ -7,7 +7,7 @@ import { hostname } from 'node:os';
 import type { Etcd3 } from 'etcd3';
 import { Committer } from './commit/committer.js';
 import type { BridgeConfig } from './config.js';
-import { EtcdDeadLetterSink } from './dlq/etcd-sink.js';
+import { createDeadLetterQueue } from './dlq/from-config.js';
 import type { DeadLetterSink } from './dlq/sink.js';
 import { errorMessage } from './errors.js';
 import { createEtcdClient } from './etcd/client.js';
@@ -96,7 +96,7 @@ export class Bridge {
             timeoutMs: config.invoke.timeoutMs,
           })
         : new InProcessInvoker(config.invoke.timeoutMs));
-    const deadLetters = options.deadLetters ?? new EtcdDeadLetterSink(client, keyspace);
+    const deadLetters = options.deadLetters ?? createDeadLetterQueue(config, client, keyspace);
     const workers = new Map<string, RouteWorker>();
     const committer = new Committer(
       client,

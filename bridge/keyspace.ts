@@ -5,6 +5,7 @@
  *   /_etcd-bridge/<group>/applied/<route><source key>   revision of the key last applied
  *   /_etcd-bridge/<group>/dlq/<route>/<revision>/<n>    dead-lettered records
  *   /_etcd-bridge/<group>/election/leader/<lease>       leader election (etcd3 Election)
+ *   /_etcd-bridge/<group>/status                        the leader's published status (etcd-bridge status)
  *
  * Revisions are stored zero-padded to 20 digits so that etcd's byte-wise value comparison orders
  * them numerically.

@@ -15,6 +15,7 @@ import { buildDeadLetterRecord } from './dlq/record.js';
 import type { DeadLetterSink } from './dlq/sink.js';
 import {
   CommitRejectedError,
+  ConfigError,
   errorMessage,
   InvokeError,
   isRetryable,
@@ -36,6 +37,8 @@ interface Item extends QueuedRecord {
   readonly fromResync: boolean;
   /** When the bridge received it (ms since epoch), for lag in seconds. */
   readonly receivedAt: number;
+  /** Failed for good on a route whose onFailure is `block`: the key waits on it. */
+  blocked?: boolean;
   attempts: number;
   firstAttemptAt: number;
   lastAttemptAt: number;
@@ -249,7 +252,7 @@ export class RouteWorker {
         this.queue.observe(event.revision);
       }
     }
-    if (this.queue.size >= this.deps.maxInFlight && !this.paused) {
+    if (this.queue.retained >= this.deps.maxInFlight && !this.paused) {
       // Back-pressure: stop the watch; it resumes from its own revision, nothing is buffered.
       this.paused = true;
       this.watch.stop();
@@ -295,7 +298,7 @@ export class RouteWorker {
   }
 
   private afterProgress(): void {
-    if (this.paused && !this.stopped && !this.resyncing && this.queue.size <= this.deps.maxInFlight / 2) {
+    if (this.paused && !this.stopped && !this.resyncing && this.queue.retained <= this.deps.maxInFlight / 2) {
       this.paused = false;
       this.watch.start(this.watch.nextRevision);
     }
@@ -463,14 +466,16 @@ export class RouteWorker {
       return;
     }
     if (this.route.onFailure === 'block') {
-      this.stats.blocked++;
+      if (!item.blocked) this.stats.blocked++;
+      item.blocked = true;
       this.log('error', 'record failed for good; key blocked (route onFailure = block)', {
         key: item.key,
         revision: item.revision.toString(),
         errorType,
         error: message,
       });
-      this.retryLater(item, this.route.retry.maxDelayMs);
+      // Try again now and then (the function may be fixed meanwhile), never in a tight loop.
+      this.retryLater(item, Math.max(1_000, this.route.retry.maxDelayMs));
       return;
     }
     await this.deadLetter(item, errorType, `${message} (${decision.reason})`);
@@ -503,15 +508,22 @@ export class RouteWorker {
     try {
       let deadLetter: { key: string; value: string } | undefined;
       if (sink.send) {
-        // Sent before the marker commits: at least once into the queue, never lost.
-        for (let delay = 100; ; delay = Math.min(5_000, delay * 2)) {
+        // Sent before the marker commits: at least once into the queue, never lost. A queue that
+        // refuses (throttled, unreachable, misconfigured) holds this key, loudly, until it accepts;
+        // a stop meanwhile leaves the record unfinished, to be delivered again after the restart.
+        for (let delay = 100; ; delay = Math.min(30_000, delay * 2)) {
           try {
             await sink.send(record);
             break;
           } catch (error) {
-            if (this.stopped) throw error;
-            this.log('warn', 'dead-letter send failed; retrying', { error: errorMessage(error) });
+            if (error instanceof ConfigError) throw error;
+            if (this.stopped) return;
+            this.log('error', 'dead-letter send failed; retrying', {
+              key: item.key,
+              error: errorMessage(error),
+            });
             await new Promise((resolve) => setTimeout(resolve, delay));
+            if (this.stopped) return;
           }
         }
       } else {

@@ -34,6 +34,15 @@ export class KeyQueue<T extends QueuedRecord> {
     return this.held;
   }
 
+  /**
+   * Records the queue still references: the held ones, plus finished ones behind the oldest
+   * unfinished record (kept for the watermark). Back-pressure counts these, so a key that stays
+   * unfinished for long (a blocked key) bounds memory instead of letting finished records pile up.
+   */
+  get retained(): number {
+    return this.order.length - this.orderHead;
+  }
+
   get readyCount(): number {
     return this.ready.length - this.readyHead;
   }
