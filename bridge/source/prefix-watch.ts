@@ -6,6 +6,14 @@
  * skips events), and it reports compaction only as a generic error. Here the raw gRPC watch stream
  * is opened by hand: every (re)connect starts at `nextRevision` — the revision after the last event
  * delivered — and a compacted start revision is reported as such, for the owner to resync.
+ *
+ * The watch asks etcd to fragment large responses: catching up on a backlog, etcd puts up to 1,000
+ * revisions in one response, which for transactions of many puts is tens of MB, far over gRPC's
+ * 4 MB receive limit (the stream then fails with RESOURCE_EXHAUSTED on every reconnect and the route
+ * stalls for good). Fragments are cut at etcd's request size limit, anywhere, even inside one
+ * revision, so the events of a fragment's last revision are held back until that revision is known
+ * to be whole: the listener still gets each revision in one piece, and `nextRevision` never passes a
+ * revision delivered only in part (a checkpoint or a resume from it would lose the rest).
  */
 import type { Etcd3, IWatchResponse } from 'etcd3';
 import { prefixRangeEnd } from '../etcd/ops.js';
@@ -55,6 +63,8 @@ export class PrefixWatch {
   private backoffMs = MIN_BACKOFF_MS;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private readonly decoder = new TextDecoder();
+  /** Events of the revision a fragment ended with, held back until the rest of it has come. */
+  private heldBack: SourceEvent[] = [];
   reconnects = 0;
 
   constructor(
@@ -86,6 +96,8 @@ export class PrefixWatch {
 
   private stopStream(): void {
     this.generation++;
+    // Not delivered, so `next` is still at their revision: a new stream sends them again, whole.
+    this.heldBack = [];
     clearTimeout(this.reconnectTimer);
     this.reconnectTimer = undefined;
     const stream = this.stream;
@@ -128,6 +140,7 @@ export class PrefixWatch {
         key: Buffer.from(this.prefix, 'utf8'),
         range_end: prefixRangeEnd(this.prefix),
         start_revision: this.next.toString(),
+        fragment: true,
       },
     });
   }
@@ -149,7 +162,8 @@ export class PrefixWatch {
       this.setState(WatchState.Watching);
     }
     if (res.events.length === 0) return;
-    const events: SourceEvent[] = [];
+    const events: SourceEvent[] = this.heldBack;
+    this.heldBack = [];
     for (const event of res.events) {
       const revision = BigInt(event.kv.mod_revision);
       // A resumed stream may repeat what an older one delivered: keep each revision once.
@@ -162,9 +176,19 @@ export class PrefixWatch {
       });
     }
     if (events.length === 0) return;
-    // Events of one revision arrive in one response, so the next revision is the last one + 1.
-    this.next = events[events.length - 1]!.revision + 1n;
-    this.listener.onEvents(events);
+    const last = events[events.length - 1]!.revision;
+    if (res.fragment) {
+      // More of this response follows, and its last revision may go on there: hold that one back.
+      let whole = events.length;
+      while (whole > 0 && events[whole - 1]!.revision === last) whole--;
+      this.heldBack = events.slice(whole);
+      events.length = whole;
+      this.next = last;
+    } else {
+      // The last (or only) part of a response ends with a whole revision.
+      this.next = last + 1n;
+    }
+    if (events.length > 0) this.listener.onEvents(events);
   }
 
   private broken(error: unknown): void {
