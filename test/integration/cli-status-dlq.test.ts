@@ -3,11 +3,9 @@
  * bridge, run as the CLI runs (a child process from source), and the SQS-backed `dlq` in-process
  * with SQSClient mocked.
  */
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Bridge } from '../../bridge/bridge.js';
 import { type CliIo, runDlq } from '../../bridge/cli/dlq.js';
@@ -26,43 +24,14 @@ import {
   type StageResponse,
 } from '../../shared/index.js';
 import { startBridge } from '../helpers/bridge.js';
+import { runCli } from '../helpers/cli.js';
 import { type EtcdFixture, startEtcd, stopEtcd } from '../helpers/etcd.js';
 import { heatStackText } from '../helpers/records.js';
 import { waitFor } from '../helpers/wait.js';
 import { type FakeSqs, fakeSqs } from '../unit/dlq/fake-sqs.js';
 
-const MAIN = fileURLToPath(new URL('../../bridge/cli/main.ts', import.meta.url));
-const SCRIPT = `const { main } = await import(${JSON.stringify(MAIN)}); process.exitCode = await main(process.argv.slice(1));`;
-
-interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 /** `etcd-bridge <args>` from source, in a child process. */
-function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', SCRIPT, ...args], {
-      env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => {
-      stdout += d.toString();
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString();
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), 45_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+const cli = (args: string[], env: NodeJS.ProcessEnv = {}) => runCli(args, { env, timeoutMs: 45_000 });
 
 const heatKey = (id: string) => `/esi-worker/heat_stacks/v2.0/ports/${id}`;
 const jobKey = (id: string) => `/esi-worker/job_state/v2.0/ports/${id}`;
