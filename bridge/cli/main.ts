@@ -1,4 +1,5 @@
 /** The `etcd-bridge` command line: one module a command, dispatched here. */
+import { ConfigError } from '../errors.js';
 import { DEV_USAGE, devCommand } from './dev.js';
 import { DLQ_USAGE, dlqCommand } from './dlq.js';
 import { INVOKE_USAGE, invokeCommand } from './invoke.js';
@@ -40,6 +41,10 @@ export async function main(argv: string[]): Promise<number> {
   } catch (error) {
     if (error instanceof CliUsageError) {
       process.stderr.write(`etcd-bridge: ${error.message}\nusage: ${command.usage}\n`);
+      return 2;
+    }
+    if (error instanceof ConfigError) {
+      process.stderr.write(`etcd-bridge ${name}: ${error.message}\n`);
       return 2;
     }
     throw error;
