@@ -53,10 +53,11 @@ export async function startCommand(args: string[]): Promise<number> {
       await observability.close();
       resolve(code);
     };
-    process.removeListener('SIGTERM', beforeLeading);
-    process.removeListener('SIGINT', beforeLeading);
+    // The draining handlers go on before the early ones come off: no instant without a handler.
     process.once('SIGTERM', () => void exit(0, 'SIGTERM'));
     process.once('SIGINT', () => void exit(0, 'SIGINT'));
+    process.removeListener('SIGTERM', beforeLeading);
+    process.removeListener('SIGINT', beforeLeading);
     bridge.onFatal(
       (error) => void exit(error instanceof LeadershipLostError ? EXIT_LEADERSHIP_LOST : 1, error.message),
     );

@@ -136,7 +136,7 @@ function collect(
         );
         return;
       }
-      events.push(...pick(response));
+      for (const event of pick(response)) events.push(event); // no spread: a response may hold 100k events
       // Events of one revision always arrive in the same response, so this response completes `target`.
       const last = response.events.at(-1);
       if (last !== undefined && Number(last.kv.mod_revision) >= target) finish();
