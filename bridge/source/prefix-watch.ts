@@ -52,6 +52,7 @@ interface WatchStream {
 
 const MIN_BACKOFF_MS = 50;
 const MAX_BACKOFF_MS = 2_000;
+const CREATED_TIMEOUT_MS = 5_000;
 
 export class PrefixWatch {
   private stateValue = WatchState.Idle;
@@ -62,6 +63,7 @@ export class PrefixWatch {
   private stream: WatchStream | undefined;
   private backoffMs = MIN_BACKOFF_MS;
   private reconnectTimer: NodeJS.Timeout | undefined;
+  private createdTimer: NodeJS.Timeout | undefined;
   private readonly decoder = new TextDecoder();
   /** Events of the revision a fragment ended with, held back until the rest of it has come. */
   private heldBack: SourceEvent[] = [];
@@ -96,6 +98,7 @@ export class PrefixWatch {
 
   private stopStream(): void {
     this.generation++;
+    clearTimeout(this.createdTimer);
     // Not delivered, so `next` is still at their revision: a new stream sends them again, whole.
     this.heldBack = [];
     clearTimeout(this.reconnectTimer);
@@ -135,6 +138,13 @@ export class PrefixWatch {
     stream.on('end', () => {
       if (generation === this.generation) this.broken(new Error('watch stream ended'));
     });
+    // A stream that never confirms the watch (etcd restarting, a half-open connection) must not
+    // hold the route forever: without a `created` answer in time, it counts as broken.
+    this.createdTimer = setTimeout(() => {
+      if (generation === this.generation && this.stateValue !== WatchState.Watching) {
+        this.broken(new Error(`no answer to the watch request within ${CREATED_TIMEOUT_MS} ms`));
+      }
+    }, CREATED_TIMEOUT_MS);
     stream.write({
       create_request: {
         key: Buffer.from(this.prefix, 'utf8'),
@@ -158,6 +168,7 @@ export class PrefixWatch {
       return;
     }
     if (res.created) {
+      clearTimeout(this.createdTimer);
       this.backoffMs = MIN_BACKOFF_MS;
       this.setState(WatchState.Watching);
     }
