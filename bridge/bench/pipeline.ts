@@ -1,0 +1,220 @@
+/**
+ * Phases 2 to 5: a pipeline (this bridge in-process, this bridge over the local Lambda endpoint, or
+ * the naive baseline) against a fresh etcd, on this thread; the load (inputs and the watch on the
+ * state records) in a worker thread; a warm-up on keys of its own; then a measured run whose clock
+ * starts at the first input put and stops when the last state record (3) is seen.
+ */
+import { randomUUID } from 'node:crypto';
+import { type EventLoopUtilization, performance } from 'node:perf_hooks';
+import { Worker } from 'node:worker_threads';
+import { Etcd3 } from 'etcd3';
+import { Bridge } from '../bridge.js';
+import { parseBridgeConfig } from '../config.js';
+import { EmbeddedEtcd } from '../etcd/embedded-etcd.js';
+import { headRevision } from '../etcd/head.js';
+import { InProcessInvoker } from '../invoke/in-process.js';
+import { type LambdaEndpoint, startLambdaEndpoint } from '../lambda-endpoint/server.js';
+import { stageFunctions } from '../lambda-endpoint/stage-functions.js';
+import { type CpuShare, startCpuMeter } from './cpu.js';
+import type { LoadRequest, PacedResult, StreamResult } from './load.js';
+import type { LoadMessage } from './load-worker.js';
+import { NaiveBridge } from './naive.js';
+import { type BridgeProbe, type ProbeReport, probeBridge } from './probe.js';
+import { ratePerSecond } from './stats.js';
+
+export type PipelineKind = 'bridge-inprocess' | 'bridge-http' | 'naive';
+
+export interface Pipeline {
+  readonly kind: PipelineKind;
+  readonly client: Etcd3;
+  readonly etcd: EmbeddedEtcd;
+  readonly bridge?: Bridge;
+  /** Throws if the pipeline has died. */
+  check(): void;
+  close(): Promise<void>;
+}
+
+/** A fresh etcd (temporary data dir, free ports) and the pipeline on it, idle and watching. */
+export async function startPipeline(kind: PipelineKind, etcdArgs: readonly string[] = []): Promise<Pipeline> {
+  const cleanups: Array<() => Promise<void> | void> = [];
+  const close = async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup();
+  };
+  try {
+    const etcd = await EmbeddedEtcd.start({ extraArgs: [...etcdArgs] });
+    cleanups.push(() => etcd.stop());
+    const client = new Etcd3({ hosts: etcd.clientUrl });
+    cleanups.push(() => client.close());
+
+    if (kind === 'naive') {
+      const naive = await NaiveBridge.start(
+        client,
+        new InProcessInvoker(),
+        (await headRevision(client)) + 1n,
+      );
+      cleanups.push(() => naive.stop());
+      return { kind, client, etcd, check: () => naive.check(), close };
+    }
+
+    let endpoint: LambdaEndpoint | undefined;
+    if (kind === 'bridge-http') {
+      endpoint = await startLambdaEndpoint({ functions: await stageFunctions(), port: 0, log: () => {} });
+      const server = endpoint;
+      cleanups.push(() => server.close());
+    }
+    const config = parseBridgeConfig({
+      etcd: { endpoints: [etcd.clientUrl] },
+      group: `bench-${randomUUID().slice(0, 8)}`,
+      invoke: endpoint ? { mode: 'lambda', endpoint: endpoint.url } : { mode: 'inprocess' },
+      observability: { port: 0 },
+    });
+    // The bridge gets a client (a gRPC channel) of its own, as it would in production.
+    const bridge = await Bridge.start(config);
+    cleanups.push(() => bridge.stop());
+    return {
+      kind,
+      client,
+      etcd,
+      bridge,
+      check: () => {
+        if (bridge.fatal) throw bridge.fatal;
+      },
+      close,
+    };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
+
+/** CPU over a measured window, with the share of it the bridge's own thread was busy. */
+export interface WindowCpu extends CpuShare {
+  /** Event-loop utilization of this (the bridge's) thread: 1 = never idle. */
+  readonly bridgeThread: number;
+}
+
+export interface RunResult extends StreamResult {
+  readonly eventsPerS: number;
+  /** The bridge's etcd transactions over the window (bridges only). */
+  readonly probe?: ProbeReport;
+  /** CPU use over the measured window; undefined off Linux. */
+  readonly cpu: WindowCpu | undefined;
+}
+
+export interface LatencyResult extends PacedResult {
+  readonly offeredPerS: number;
+  readonly probe?: ProbeReport;
+  readonly cpu: WindowCpu | undefined;
+}
+
+/**
+ * Runs one load in a worker thread against a running pipeline; the CPU window opens when the worker
+ * sends its first input. Throws what killed the pipeline, if something did, or the load's error.
+ */
+async function runLoad<R>(
+  pipeline: Pipeline,
+  request: LoadRequest,
+  onProgress?: (done: number, total: number) => void,
+): Promise<{ result: R; cpu: WindowCpu | undefined; probe?: ProbeReport }> {
+  const worker = new Worker(new URL('./load-worker.js', import.meta.url), { workerData: request });
+  let meter: ReturnType<typeof startCpuMeter> | undefined;
+  let elu: EventLoopUtilization | undefined;
+  let cpu: WindowCpu | undefined;
+  let probe: BridgeProbe | undefined;
+  let report: ProbeReport | undefined;
+  let checker: NodeJS.Timeout | undefined;
+  try {
+    const result = await new Promise<R>((resolve, reject) => {
+      checker = setInterval(() => {
+        try {
+          pipeline.check();
+        } catch (error) {
+          reject(error);
+        }
+      }, 100);
+      worker.on('message', (message: LoadMessage) => {
+        if (message.type === 'started') {
+          meter = startCpuMeter({ etcd: pipeline.etcd.pid });
+          elu = performance.eventLoopUtilization();
+          if (pipeline.bridge) probe = probeBridge(pipeline.bridge.client);
+        } else if (message.type === 'progress') onProgress?.(message.done, message.total);
+        else if (message.type === 'result') {
+          const share = meter?.stop();
+          const busy = elu ? performance.eventLoopUtilization(elu).utilization : 0;
+          cpu = share ? { ...share, bridgeThread: busy } : undefined;
+          report = probe?.stop();
+          probe = undefined;
+          resolve(message.result as R);
+        } else reject(new Error(`${pipeline.kind}: ${message.message}`));
+      });
+      worker.once('error', reject);
+      worker.once('exit', (code) => reject(new Error(`load worker exited with code ${code}`)));
+    });
+    return { result, cpu, ...(report ? { probe: report } : {}) };
+  } finally {
+    probe?.stop();
+    clearInterval(checker);
+    await worker.terminate();
+  }
+}
+
+const STALL_MS = 30_000;
+
+/**
+ * Streams `events` inputs (one put a record, 32 in flight, as fast as etcd takes them) into the
+ * running pipeline and waits for every state record.
+ */
+export async function runWorkload(
+  pipeline: Pipeline,
+  workload: { tag: string; keys: number; firstSeq?: number },
+  events: number,
+  onProgress?: (done: number, total: number) => void,
+): Promise<RunResult> {
+  const { result, cpu, probe } = await runLoad<StreamResult>(
+    pipeline,
+    {
+      kind: 'stream',
+      etcdUrl: pipeline.etcd.clientUrl,
+      tag: workload.tag,
+      keys: workload.keys,
+      events,
+      firstSeq: workload.firstSeq ?? 1,
+      stallMs: STALL_MS,
+      parallel: 32,
+    },
+    onProgress,
+  );
+  return {
+    ...result,
+    eventsPerS: ratePerSecond(result.events, result.durationMs),
+    cpu,
+    ...(probe ? { probe } : {}),
+  };
+}
+
+/** Warms the pipeline (modules loaded, JIT, connections) on keys the measured run never touches. */
+export async function warmUp(pipeline: Pipeline, events: number, keys: number): Promise<void> {
+  await runWorkload(pipeline, { tag: 'warm', keys, firstSeq: 1_000_000_000 }, events);
+}
+
+/** Fixed offered load, open loop (see pacedLoad). */
+export async function measureLatency(
+  pipeline: Pipeline,
+  options: { events: number; rate: number; keys: number; onProgress?: (done: number, total: number) => void },
+): Promise<LatencyResult> {
+  const { result, cpu, probe } = await runLoad<PacedResult>(
+    pipeline,
+    {
+      kind: 'paced',
+      etcdUrl: pipeline.etcd.clientUrl,
+      tag: 'lat',
+      keys: options.keys,
+      events: options.events,
+      firstSeq: 1,
+      stallMs: STALL_MS,
+      rate: options.rate,
+    },
+    options.onProgress,
+  );
+  return { ...result, offeredPerS: options.rate, cpu, ...(probe ? { probe } : {}) };
+}

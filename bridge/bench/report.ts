@@ -1,0 +1,141 @@
+/**
+ * What `etcd-bridge bench` prints: the summary JSON line (one fixed set of fields, derived ratios
+ * computed here and nowhere else), the table on screen, and the targets each figure is held to.
+ */
+
+/** The raw figures of one bench run. */
+export interface BenchFigures {
+  readonly etcdCeilingPutsPerS: number;
+  readonly naiveEventsPerS: number;
+  readonly e2eEventsPerS: number;
+  readonly e2eHttpEventsPerS: number;
+  readonly p50Ms: number;
+  readonly p95Ms: number;
+  readonly p99Ms: number;
+  /** MB = 10^6 bytes. */
+  readonly peakRssMb: number;
+}
+
+/** The last stdout line with `--json`. Field order is fixed. */
+export interface BenchJson {
+  e2e_events_per_s: number;
+  e2e_http_events_per_s: number;
+  naive_events_per_s: number;
+  etcd_ceiling_puts_per_s: number;
+  ceiling_ratio: number;
+  speedup_vs_naive: number;
+  p50_ms: number;
+  p95_ms: number;
+  p99_ms: number;
+  peak_rss_mb: number;
+}
+
+export const BENCH_JSON_FIELDS = [
+  'e2e_events_per_s',
+  'e2e_http_events_per_s',
+  'naive_events_per_s',
+  'etcd_ceiling_puts_per_s',
+  'ceiling_ratio',
+  'speedup_vs_naive',
+  'p50_ms',
+  'p95_ms',
+  'p99_ms',
+  'peak_rss_mb',
+] as const satisfies ReadonlyArray<keyof BenchJson>;
+
+/** Writes an event causes that count against etcd's ceiling: heat stack (1), job_state (2), state (3). */
+export const WRITES_PER_EVENT = 3;
+
+const round = (value: number, digits: number) => {
+  const scale = 10 ** digits;
+  return Math.round(value * scale) / scale;
+};
+
+/**
+ * ceiling_ratio = e2e × 3 / ceiling: the share of etcd's own batched-put ceiling the pipeline's
+ * three record writes per event reach. speedup_vs_naive = e2e / naive.
+ */
+export function benchJson(f: BenchFigures): BenchJson {
+  return {
+    e2e_events_per_s: round(f.e2eEventsPerS, 1),
+    e2e_http_events_per_s: round(f.e2eHttpEventsPerS, 1),
+    naive_events_per_s: round(f.naiveEventsPerS, 1),
+    etcd_ceiling_puts_per_s: round(f.etcdCeilingPutsPerS, 1),
+    ceiling_ratio: round((f.e2eEventsPerS * WRITES_PER_EVENT) / f.etcdCeilingPutsPerS, 3),
+    speedup_vs_naive: round(f.e2eEventsPerS / f.naiveEventsPerS, 2),
+    p50_ms: round(f.p50Ms, 2),
+    p95_ms: round(f.p95Ms, 2),
+    p99_ms: round(f.p99Ms, 2),
+    peak_rss_mb: round(f.peakRssMb, 1),
+  };
+}
+
+export interface TargetCheck {
+  readonly name: string;
+  readonly target: string;
+  readonly actual: string;
+  readonly met: boolean;
+}
+
+/** The targets of the issue: reported, never asserted. */
+export function checkTargets(json: BenchJson, rateLabel = '500 events/s'): TargetCheck[] {
+  const httpVsNaive = json.e2e_http_events_per_s / json.naive_events_per_s;
+  return [
+    {
+      name: 'ceiling ratio',
+      target: '≥ 0.35',
+      actual: json.ceiling_ratio.toFixed(3),
+      met: json.ceiling_ratio >= 0.35,
+    },
+    {
+      name: 'speedup vs naive',
+      target: '≥ 10×',
+      actual: `${json.speedup_vs_naive.toFixed(1)}×`,
+      met: json.speedup_vs_naive >= 10,
+    },
+    {
+      name: 'HTTP path vs naive',
+      target: '≥ 3×',
+      actual: `${httpVsNaive.toFixed(1)}×`,
+      met: httpVsNaive >= 3,
+    },
+    {
+      name: `p99 at ${rateLabel}`,
+      target: '≤ 50 ms',
+      actual: `${json.p99_ms.toFixed(1)} ms`,
+      met: json.p99_ms <= 50,
+    },
+    {
+      name: 'peak RSS, backlog',
+      target: '≤ 250 MB',
+      actual: `${json.peak_rss_mb.toFixed(1)} MB`,
+      met: json.peak_rss_mb <= 250,
+    },
+  ];
+}
+
+/** A plain text table: first row is the header; columns padded; numbers right-aligned. */
+export function formatTable(rows: ReadonlyArray<readonly string[]>): string {
+  const widths: number[] = [];
+  for (const row of rows) {
+    row.forEach((cell, i) => {
+      widths[i] = Math.max(widths[i] ?? 0, cell.length);
+    });
+  }
+  const numeric = /^[-+]?[\d.,]+( ?[a-zA-Z%×/]+(\/s)?)?$/;
+  const lines = rows.map((row) =>
+    row
+      .map((cell, i) => (i > 0 && numeric.test(cell) ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd(),
+  );
+  const rule = widths.map((w) => '─'.repeat(w)).join('  ');
+  return [lines[0]!, rule, ...lines.slice(1)].join('\n');
+}
+
+/** 12345.6 → "12,346" (no fraction above 100, one below). */
+export function formatRate(value: number): string {
+  return value >= 100
+    ? Math.round(value).toLocaleString('en-US')
+    : value.toLocaleString('en-US', { maximumFractionDigits: 1 });
+}

@@ -1,0 +1,250 @@
+/**
+ * `etcd-bridge bench`, the measurements in order, each on a fresh etcd (temporary data dir, free
+ * ports) so no phase inherits another's data, compaction state or page cache pressure:
+ *
+ *   1. etcd's ceiling: transactions of 128 puts, 4 in flight;
+ *   2. the naive bridge (bench/naive.ts), on fewer events;
+ *   3. this bridge in-process;              } inputs streamed from a worker thread: one put a
+ *   4. this bridge over the local endpoint; } record, 32 in flight, while the pipeline runs; clock
+ *                                             from the first put to the last state record seen
+ *   5. latency at a fixed offered load, in-process, open loop;
+ *   6. peak RSS of `etcd-bridge start` in a child process draining a backlog written beforehand.
+ */
+import { mkdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Etcd3 } from 'etcd3';
+import { EmbeddedEtcd } from '../etcd/embedded-etcd.js';
+import { type BacklogResult, measureBacklog } from './backlog.js';
+import { type CeilingResult, measureCeiling } from './ceiling.js';
+import { waitForQuiet } from './cpu.js';
+import {
+  type LatencyResult,
+  measureLatency,
+  type Pipeline,
+  type PipelineKind,
+  type RunResult,
+  runWorkload,
+  startPipeline,
+  warmUp,
+} from './pipeline.js';
+import {
+  type CpuProfile,
+  type ProfileSummary,
+  saveProfile,
+  startInProcessProfile,
+  summarizeProfile,
+} from './profile.js';
+import { type LatencySummary, summarizeLatencies } from './stats.js';
+
+export interface BenchOptions {
+  /** Events of the in-process and HTTP runs (default 20,000). */
+  readonly events: number;
+  /** Keys the events are spread over (default 1,000). */
+  readonly keys: number;
+  /** Events of the naive run (default 2,000: it is slow). */
+  readonly naiveEvents: number;
+  readonly latencyEvents: number;
+  /** Offered load of the latency phase, events/s (default 500). */
+  readonly rate: number;
+  readonly backlogEvents: number;
+  readonly ceilingPuts: number;
+  /** Extra flags for every etcd the bench starts (none by default: etcd as shipped). */
+  readonly etcdArgs: readonly string[];
+  /** Write CPU profiles here (an extra profiled in-process run; the backlog child under --cpu-prof). */
+  readonly profileDir?: string;
+  /** Before each phase, wait up to this many seconds for the machine's other processes to go quiet. */
+  readonly waitQuietS?: number;
+  readonly progress?: (label: string) => { update(done: number, total: number): void; done(): void };
+}
+
+export const DEFAULT_BENCH_OPTIONS: BenchOptions = {
+  events: 20_000,
+  keys: 1_000,
+  naiveEvents: 2_000,
+  latencyEvents: 5_000,
+  rate: 500,
+  backlogEvents: 100_000,
+  ceilingPuts: 128 * 800,
+  etcdArgs: [],
+};
+
+export interface PipelineRun extends RunResult {
+  /** Bridge only: records per etcd transaction, over both routes. */
+  readonly recordsPerTxn?: number;
+  readonly deadLettered?: number;
+  readonly retries?: number;
+}
+
+export interface BenchResult {
+  readonly ceiling: CeilingResult;
+  readonly naive: PipelineRun;
+  readonly e2e: PipelineRun;
+  readonly http: PipelineRun;
+  readonly latency: LatencyResult & {
+    readonly summary: LatencySummary;
+    /** Heat stack put → job_state record seen: stage heat-stacks alone. */
+    readonly firstStage: LatencySummary | undefined;
+  };
+  readonly backlog: BacklogResult;
+  readonly profiles: ReadonlyArray<{ title: string; path: string; summary: ProfileSummary }>;
+}
+
+const WARMUP_KEYS = 100;
+
+type Progress = NonNullable<BenchOptions['progress']>;
+const noProgress: Progress = () => ({ update: () => {}, done: () => {} });
+
+async function withPipeline<T>(
+  kind: PipelineKind,
+  etcdArgs: readonly string[],
+  body: (pipeline: Pipeline) => Promise<T>,
+): Promise<T> {
+  const pipeline = await startPipeline(kind, etcdArgs);
+  try {
+    return await body(pipeline);
+  } finally {
+    await pipeline.close();
+  }
+}
+
+/** A measured run of a bridge, with its committer's and routes' counters over that run only. */
+async function measuredBridgeRun(
+  pipeline: Pipeline,
+  measure: () => Promise<RunResult>,
+): Promise<PipelineRun> {
+  const bridge = pipeline.bridge;
+  if (!bridge) return measure();
+  const counters = () => {
+    const routes = bridge.status();
+    return {
+      transactions: bridge.committer.stats.transactions,
+      records: bridge.committer.stats.records,
+      deadLettered: routes.reduce((sum, r) => sum + r.stats.deadLettered, 0),
+      retries: routes.reduce((sum, r) => sum + r.stats.retries, 0),
+    };
+  };
+  const before = counters();
+  const run = await measure();
+  const after = counters();
+  const transactions = after.transactions - before.transactions;
+  return {
+    ...run,
+    recordsPerTxn: transactions > 0 ? (after.records - before.records) / transactions : 0,
+    deadLettered: after.deadLettered - before.deadLettered,
+    retries: after.retries - before.retries,
+  };
+}
+
+export async function runBench(options: BenchOptions): Promise<BenchResult> {
+  const progress = options.progress ?? noProgress;
+  const bar = async <T>(
+    label: string,
+    body: (update: (done: number, total: number) => void) => Promise<T>,
+  ) => {
+    if (options.waitQuietS) await waitForQuiet(options.waitQuietS);
+    const b = progress(label);
+    return body((done, total) => b.update(done, total)).finally(() => b.done());
+  };
+
+  const ceiling = await bar('1/6 etcd ceiling', async (update) => {
+    const etcd = await EmbeddedEtcd.start({ extraArgs: [...options.etcdArgs] });
+    const client = new Etcd3({ hosts: etcd.clientUrl });
+    try {
+      return await measureCeiling(client, {
+        puts: options.ceilingPuts,
+        parallel: 4,
+        keys: options.keys,
+        etcdPid: etcd.pid,
+        onProgress: update,
+      });
+    } finally {
+      client.close();
+      await etcd.stop();
+    }
+  });
+
+  const naive = await bar('2/6 naive bridge', (update) =>
+    withPipeline('naive', options.etcdArgs, async (pipeline) => {
+      await warmUp(pipeline, Math.min(200, options.naiveEvents), WARMUP_KEYS);
+      return runWorkload(pipeline, { tag: 'naive', keys: options.keys }, options.naiveEvents, update);
+    }),
+  );
+
+  const profiles: Array<{ title: string; path: string; summary: ProfileSummary }> = [];
+  const e2e = await bar('3/6 bridge in-process', (update) =>
+    withPipeline('bridge-inprocess', options.etcdArgs, async (pipeline) => {
+      await warmUp(pipeline, 1_000, WARMUP_KEYS);
+      const run = await measuredBridgeRun(pipeline, () =>
+        runWorkload(pipeline, { tag: 'run', keys: options.keys }, options.events, update),
+      );
+      if (options.profileDir) {
+        // A second run under the profiler, so the profiler's cost never touches the figure above.
+        await mkdir(options.profileDir, { recursive: true });
+        const stop = await startInProcessProfile();
+        let profile: CpuProfile;
+        try {
+          await runWorkload(pipeline, { tag: 'prof', keys: options.keys }, options.events, update);
+        } finally {
+          profile = await stop();
+        }
+        const path = join(options.profileDir, 'bench-e2e-inprocess.cpuprofile');
+        await saveProfile(path, profile);
+        profiles.push({
+          title: `bridge in-process, ${options.events} events streamed (main thread = the bridge; load and watch run in a worker)`,
+          path,
+          summary: summarizeProfile(profile, 20),
+        });
+      }
+      return run;
+    }),
+  );
+
+  const http = await bar('4/6 bridge over HTTP', (update) =>
+    withPipeline('bridge-http', options.etcdArgs, async (pipeline) => {
+      await warmUp(pipeline, 1_000, WARMUP_KEYS);
+      return measuredBridgeRun(pipeline, () =>
+        runWorkload(pipeline, { tag: 'run', keys: options.keys }, options.events, update),
+      );
+    }),
+  );
+
+  const latency = await bar(`5/6 latency at ${options.rate}/s`, (update) =>
+    withPipeline('bridge-inprocess', options.etcdArgs, async (pipeline) => {
+      await warmUp(pipeline, 1_000, WARMUP_KEYS);
+      const result = await measureLatency(pipeline, {
+        events: options.latencyEvents,
+        rate: options.rate,
+        keys: options.keys,
+        onProgress: update,
+      });
+      const firstStage = result.firstStageMs.filter((ms) => Number.isFinite(ms));
+      return {
+        ...result,
+        summary: summarizeLatencies(result.samplesMs),
+        firstStage: firstStage.length > 0 ? summarizeLatencies(firstStage) : undefined,
+      };
+    }),
+  );
+
+  const backlog = await bar('6/6 backlog, child bridge', async (update) => {
+    const result = await measureBacklog({
+      events: options.backlogEvents,
+      keys: options.keys,
+      etcdArgs: options.etcdArgs,
+      ...(options.profileDir ? { cpuProfDir: options.profileDir } : {}),
+      onProgress: (_phase, done, total) => update(done, total),
+    });
+    return result;
+  });
+  if (options.profileDir) {
+    const path = join(options.profileDir, 'bench-backlog-bridge.cpuprofile');
+    const profile = JSON.parse(await readFile(path, 'utf8')) as CpuProfile;
+    profiles.push({
+      title: `child bridge (etcd-bridge start) draining a ${options.backlogEvents}-record backlog`,
+      path,
+      summary: summarizeProfile(profile, 20),
+    });
+  }
+
+  return { ceiling, naive, e2e, http, latency, backlog, profiles };
+}
