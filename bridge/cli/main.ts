@@ -1,5 +1,6 @@
 /** The `etcd-bridge` command line: one module a command, dispatched here. */
 import { ConfigError } from '../errors.js';
+import { BENCH_USAGE, benchCommand } from './bench.js';
 import { DEV_USAGE, devCommand } from './dev.js';
 import { DLQ_USAGE, dlqCommand } from './dlq.js';
 import { INVOKE_USAGE, invokeCommand } from './invoke.js';
@@ -19,6 +20,7 @@ const COMMANDS: Record<string, { run: Command; usage: string }> = {
   replay: { run: replayCommand, usage: REPLAY_USAGE },
   status: { run: statusCommand, usage: STATUS_USAGE },
   dlq: { run: dlqCommand, usage: DLQ_USAGE },
+  bench: { run: benchCommand, usage: BENCH_USAGE },
 };
 
 function usage(): string {
