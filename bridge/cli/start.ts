@@ -13,6 +13,10 @@ import { CliUsageError, parseCommandLine } from './usage.js';
 export const START_USAGE =
   'etcd-bridge start [--config F] [--etcd URL,...] [--invoke inprocess|lambda] [--lambda-endpoint URL] [--group NAME] [--start-position latest|earliest|resync|REV] [--metrics-port N]';
 
+/** How long a graceful stop (SIGTERM/SIGINT) may drain, and a failed bridge may take to go. */
+const SHUTDOWN_GRACE_MS = 20_000;
+const FATAL_EXIT_GRACE_MS = 3_000;
+
 /** Exit code when leadership is lost: not a crash, but the work loop must not limp on. */
 export const EXIT_LEADERSHIP_LOST = 3;
 
@@ -49,6 +53,15 @@ export async function startCommand(args: string[]): Promise<number> {
       if (exiting) return;
       exiting = true;
       logger.log('info', 'stopping', { reason });
+      // Stopping must end in an exit even when etcd does not answer (resigning a lost lease, a
+      // last checkpoint): a graceful drain gets its time, a bridge that lost leadership very little.
+      setTimeout(
+        () => {
+          logger.log('warn', 'shutdown took too long; exiting now', { reason });
+          process.exit(code);
+        },
+        code === 0 ? SHUTDOWN_GRACE_MS : FATAL_EXIT_GRACE_MS,
+      ).unref();
       await bridge.stop();
       await observability.close();
       resolve(code);
