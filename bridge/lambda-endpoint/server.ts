@@ -88,6 +88,21 @@ export async function startLambdaEndpoint(options: LambdaEndpointOptions): Promi
       sendApiError(res, serviceError());
     });
   });
+  // A request Node's HTTP parser cannot read (bad framing, oversized headers, not HTTP at all) still
+  // gets AWS's error shape, not Node's bare 400, and its connection is closed.
+  server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
+    if (!socket.writable) return socket.destroy();
+    const tooLarge = error.code === 'HPE_HEADER_OVERFLOW';
+    const body = JSON.stringify({
+      Type: 'User',
+      message: tooLarge ? 'Request headers too large' : 'Could not parse the request',
+    });
+    socket.end(
+      `HTTP/1.1 ${tooLarge ? '431 Request Header Fields Too Large' : '400 Bad Request'}\r\n` +
+        `x-amzn-ErrorType: ${tooLarge ? 'RequestHeaderFieldsTooLarge' : 'InvalidRequestContentException'}\r\n` +
+        `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  });
   // A client that sends `Expect: 100-continue` with an oversized Content-Length is refused before it
   // sends the body at all.
   server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {

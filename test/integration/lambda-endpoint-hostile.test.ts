@@ -273,9 +273,15 @@ describe('invocation type and other headers', () => {
     expect(calls).toEqual([]);
   });
 
-  it.todo(
-    'answers HTTP-level parse errors (above) in AWS error shape too: server.ts has no clientError handler, so Node sends a bare 400',
-  );
+  it('answers HTTP-level parse errors in AWS error shape too', async () => {
+    const response = await raw(
+      Buffer.from('POST /2015-03-31/functions/echo/invocations HTTP/1.1\r\nContent-Length: x\r\n\r\n'),
+    );
+    expect(response.status).toBe(400);
+    expect(response.headers['x-amzn-errortype']).toBe('InvalidRequestContentException');
+    expect(JSON.parse(response.body)).toEqual({ Type: 'User', message: 'Could not parse the request' });
+    expect(calls).toEqual([]);
+  });
 
   it('answers TLS (or any binary) sent to the plain-HTTP port with 400 and closes', async () => {
     const clientHello = Buffer.from([0x16, 0x03, 0x01, 0x00, 0xa5, 0x01, 0x00, 0x00, 0xa1, 0x03, 0x03]);
