@@ -103,7 +103,6 @@ export class RouteWorker {
   private resyncOutstanding = 0;
   private resyncing = false;
   private readonly idleWaiters: Array<() => void> = [];
-  lastEventAt = 0;
 
   constructor(
     readonly route: Route,
@@ -244,7 +243,6 @@ export class RouteWorker {
   }
 
   private onEvents(events: SourceEvent[]): void {
-    this.lastEventAt = Date.now();
     for (const event of events) {
       if (this.route.eventTypes.includes(event.type)) {
         this.push({ ...event, fromResync: false });
