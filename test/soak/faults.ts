@@ -1,0 +1,280 @@
+/**
+ * The soak's faults, one at a time, in an order and with gaps and durations drawn from a seeded
+ * PRNG (the same seed gives the same plan; how the processes interleave with it is up to the OS):
+ *
+ * - sigkill: SIGKILL of the leading bridge; the supervisor starts it again after 0.1–2 s. With two
+ *   bridges the other one takes over once the dead one's lease expires.
+ * - etcd-restart: SIGKILL of etcd, down 0.5–3 s, started again on the same ports and data.
+ * - cut-reset: the proxy between the bridges and etcd resets every connection and refuses new ones
+ *   for 0.5–4 s.
+ * - cut-blackhole: the proxy stops forwarding bytes without telling anyone for 1–6 s (longer than
+ *   the lease TTL at the top of that range: leadership may be lost, and the bridge then exits 3).
+ * - sigstop: SIGSTOP of the leading bridge for its lease TTL + 0.5–2.5 s; the other bridge (if
+ *   any) is elected meanwhile. Then a fencing window: once the frozen bridge's election key is gone,
+ *   every other bridge is frozen too, the deposed one is continued (SIGCONT), and until it has
+ *   exited (at most 1.5 s) nothing else runs; the revisions etcd made in that window are handed to
+ *   the checker, which requires that no pipeline write is among them. The deposed bridge must exit
+ *   with code 3 (leadership lost); one that hangs instead is killed by the supervisor (cluster.ts)
+ *   and counted as hung.
+ */
+import type { Etcd3 } from 'etcd3';
+import type { EmbeddedEtcd } from '../../bridge/etcd/embedded-etcd.js';
+import { keyspaceFor } from '../../bridge/keyspace.js';
+import type { BridgeProcess, ExitStatus } from '../helpers/bridge-process.js';
+import { currentRevision } from '../helpers/etcd.js';
+import type { TcpProxy } from '../helpers/tcp-proxy.js';
+import { seededRandom } from '../helpers/workload.js';
+import type { FenceWindow } from './check.js';
+import { type BridgeSupervisor, HUNG_AFTER_MS } from './cluster.js';
+import { sleep } from './writer.js';
+
+export const FAULT_KINDS = ['sigkill', 'etcd-restart', 'cut-reset', 'cut-blackhole', 'sigstop'] as const;
+export type FaultKind = (typeof FAULT_KINDS)[number];
+
+export interface PlannedFault {
+  readonly kind: FaultKind;
+  /** Wait before it. */
+  readonly gapMs: number;
+  /** sigkill: respawn delay; etcd-restart: time down; cut-*: time cut; sigstop: time frozen. */
+  readonly durationMs: number;
+}
+
+export interface FaultRecord extends PlannedFault {
+  readonly index: number;
+  /** ms since the soak started. */
+  startMs: number;
+  endMs: number;
+  /** False when it could not be injected (e.g. no leader to kill); see `note`. */
+  injected: boolean;
+  note?: string;
+  /** sigstop: how long until another bridge was elected. */
+  takeoverMs?: number;
+  /** sigstop: the fencing window and how the deposed bridge ended. */
+  window?: FenceWindow;
+  deposedExit?: ExitStatus | 'still running';
+}
+
+/** Endless plan: rounds in which every kind comes once, in a shuffled order. */
+export function* faultPlan(seed: number, kinds: readonly FaultKind[], leaseTtlSeconds: number) {
+  const random = seededRandom(seed ^ 0x2545f491);
+  const between = (min: number, max: number) => Math.round(min + random() * (max - min));
+  for (;;) {
+    const round = [...kinds];
+    for (let i = round.length - 1; i > 0; i--) {
+      const j = Math.floor(random() * (i + 1));
+      [round[i], round[j]] = [round[j]!, round[i]!];
+    }
+    for (const kind of round) {
+      const gapMs = between(1_000, 4_000);
+      const durationMs =
+        kind === 'sigkill'
+          ? between(100, 2_000)
+          : kind === 'etcd-restart'
+            ? between(500, 3_000)
+            : kind === 'cut-reset'
+              ? between(500, 4_000)
+              : kind === 'cut-blackhole'
+                ? between(1_000, 6_000)
+                : leaseTtlSeconds * 1_000 + between(500, 2_500);
+      const fault: PlannedFault = { kind, gapMs, durationMs };
+      yield fault;
+    }
+  }
+}
+
+export interface InjectorDeps {
+  etcd: EmbeddedEtcd;
+  /** A client straight to etcd (not through the proxy). */
+  client: Etcd3;
+  proxy: TcpProxy;
+  supervisor: BridgeSupervisor;
+  group: string;
+  leaseTtlSeconds: number;
+  startedAt: number;
+  log(line: string): void;
+}
+
+export class FaultInjector {
+  readonly faults: FaultRecord[] = [];
+  readonly windows: FenceWindow[] = [];
+  /** Problems seen while injecting (a deposed bridge that did not exit 3). */
+  readonly problems: string[] = [];
+  private current: FaultRecord | undefined;
+
+  constructor(
+    private readonly deps: InjectorDeps,
+    private readonly plan: Iterator<PlannedFault>,
+  ) {}
+
+  /** "#3 cut-reset" for the fault now running or last run. */
+  describeCurrent(): string | undefined {
+    const fault = this.current ?? this.faults.at(-1);
+    return fault ? `#${fault.index} ${fault.kind}` : undefined;
+  }
+
+  /** Injects faults until `endsAt` (a fault running then is finished, never left half-done). */
+  async run(endsAt: number): Promise<void> {
+    for (;;) {
+      const next = this.plan.next();
+      if (next.done) return;
+      const planned = next.value;
+      const wait = Math.min(planned.gapMs, endsAt - Date.now());
+      if (wait > 0) await sleep(wait);
+      if (Date.now() + 500 >= endsAt) return;
+      const record: FaultRecord = {
+        ...planned,
+        index: this.faults.length + 1,
+        startMs: this.elapsed(),
+        endMs: 0,
+        injected: true,
+      };
+      this.current = record;
+      this.faults.push(record);
+      try {
+        await this.inject(record);
+      } finally {
+        record.endMs = this.elapsed();
+        this.current = undefined;
+        this.deps.log(
+          `fault #${record.index} ${record.kind} ${record.durationMs} ms${record.injected ? '' : ' (not injected)'}${record.note ? `: ${record.note}` : ''}`,
+        );
+      }
+    }
+  }
+
+  private elapsed(): number {
+    return Date.now() - this.deps.startedAt;
+  }
+
+  private async inject(fault: FaultRecord): Promise<void> {
+    const { etcd, proxy, supervisor } = this.deps;
+    switch (fault.kind) {
+      case 'sigkill': {
+        const leader = await supervisor.waitForLeader(20_000);
+        if (!leader) return this.skip(fault, 'no leader within 20 s');
+        fault.note = leader.name;
+        await supervisor.kill(leader, fault.durationMs);
+        return;
+      }
+      case 'etcd-restart': {
+        await etcd.kill();
+        await sleep(fault.durationMs);
+        await restartEtcd(etcd);
+        return;
+      }
+      case 'cut-reset':
+      case 'cut-blackhole': {
+        proxy.cut(fault.kind === 'cut-reset' ? 'reset' : 'blackhole');
+        try {
+          await sleep(fault.durationMs);
+        } finally {
+          proxy.restore();
+        }
+        return;
+      }
+      case 'sigstop':
+        return this.sigstop(fault);
+    }
+  }
+
+  private skip(fault: FaultRecord, note: string): void {
+    fault.injected = false;
+    fault.note = note;
+  }
+
+  private async sigstop(fault: FaultRecord): Promise<void> {
+    const { supervisor, client } = this.deps;
+    const leader = await supervisor.waitForLeader(20_000);
+    const bridgeId = leader ? supervisor.bridgeId(leader) : undefined;
+    if (!leader || !bridgeId) return this.skip(fault, 'no leader within 20 s');
+    const release = supervisor.hold();
+    const frozen = new Set<BridgeProcess>([leader]);
+    try {
+      leader.signal('SIGSTOP');
+      const frozenAt = Date.now();
+      fault.note = leader.name;
+      const ttlMs = this.deps.leaseTtlSeconds * 1_000;
+      // Its lease must run out: its election key goes. (With two bridges, the other is elected.)
+      const gone = await this.electionKeyGone(bridgeId, ttlMs + 15_000);
+      if (supervisor.alive().length > 1) {
+        const successor = await supervisor.waitForLeader(
+          Math.max(0, frozenAt + ttlMs + 15_000 - Date.now()),
+          leader,
+        );
+        if (successor) fault.takeoverMs = Date.now() - frozenAt;
+        fault.note += successor ? `, ${successor.name} took over in ${fault.takeoverMs} ms` : ', no takeover';
+      }
+      const rest = fault.durationMs - (Date.now() - frozenAt);
+      if (rest > 0) await sleep(rest);
+      if (!gone) {
+        fault.note += `; its election key outlived ${ttlMs + 15_000} ms, no fencing window`;
+        return;
+      }
+
+      // The fencing window: only the deposed bridge runs.
+      const others = supervisor.alive().filter((b) => b !== leader);
+      for (const other of others) {
+        other.signal('SIGSTOP');
+        frozen.add(other);
+      }
+      await sleep(300); // anything the others had sent lands before the window
+      const fromRevision = await currentRevision(client);
+      leader.signal('SIGCONT');
+      frozen.delete(leader);
+      const exitInWindow = await leader.waitForExit(1_500);
+      await sleep(200); // anything the deposed one sent before it exited lands in the window
+      const toRevision = await currentRevision(client);
+      for (const other of others) {
+        other.signal('SIGCONT');
+        frozen.delete(other);
+      }
+      fault.window = { fromRevision, toRevision };
+      this.windows.push(fault.window);
+      // It must exit 3; one that hangs instead is killed by the supervisor's health-check stand-in.
+      const exit = exitInWindow ?? (await leader.waitForExit(HUNG_AFTER_MS + 5_000));
+      fault.deposedExit = exit ?? 'still running';
+      const hung = supervisor.wasHung(leader);
+      fault.note += `; window (${fromRevision}, ${toRevision}], deposed bridge ${exit ? `exited ${JSON.stringify(exit)}${exitInWindow ? ' in the window' : ' after it'}${hung ? ' (hung, killed)' : ''}` : 'still running'}`;
+      if (!exit) {
+        this.problems.push(`fault #${fault.index}: ${leader.name}, deposed, still ran after SIGCONT`);
+        await supervisor.kill(leader, 500);
+      } else if (exit.code !== 3 && !hung) {
+        this.problems.push(
+          `fault #${fault.index}: ${leader.name}, deposed, exited ${JSON.stringify(exit)} instead of code 3`,
+        );
+      }
+    } finally {
+      for (const bridge of frozen) bridge.signal('SIGCONT');
+      release();
+    }
+  }
+
+  /** Waits until no election key of the group holds `bridgeId`. */
+  private async electionKeyGone(bridgeId: string, timeoutMs: number): Promise<boolean> {
+    const prefix = `${keyspaceFor(this.deps.group).root}election/`;
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      try {
+        const keys = await this.deps.client.getAll().prefix(prefix).strings();
+        if (!Object.values(keys).includes(bridgeId)) return true;
+      } catch {
+        // etcd briefly unreachable: ask again.
+      }
+      await sleep(100);
+    }
+    return false;
+  }
+}
+
+/** Starts etcd again on its ports and data (a few tries: the port may linger for a moment). */
+export async function restartEtcd(etcd: EmbeddedEtcd): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await etcd.restart();
+      return;
+    } catch (error) {
+      if (attempt >= 5) throw error;
+      await sleep(500 * attempt);
+    }
+  }
+}
