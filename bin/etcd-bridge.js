@@ -6,4 +6,6 @@
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 const { main } = await import('../dist/bridge/cli/main.js');
-process.exitCode = await main(process.argv.slice(2));
+// Exit with the command's code even if a library still holds a timer or a channel open (a failed
+// start must not linger). Writes to stdout and stderr are synchronous on Linux pipes and files.
+process.exit(await main(process.argv.slice(2)));

@@ -84,7 +84,14 @@ export class Bridge {
       });
     }
     logger.log('info', 'campaigning for leadership', { group: config.group, bridgeId });
-    const leadership = await Leadership.acquire(client, keyspace.root, bridgeId, config.leaseTtlSeconds);
+    let leadership: Leadership;
+    try {
+      leadership = await Leadership.acquire(client, keyspace.root, bridgeId, config.leaseTtlSeconds);
+    } catch (error) {
+      // Our own client would keep the process alive (lease timers, channels): close it.
+      if (!options.client) client.close();
+      throw error;
+    }
     logger.log('info', 'elected leader', { group: config.group, bridgeId });
 
     const invoker =

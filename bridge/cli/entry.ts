@@ -5,4 +5,4 @@
 import { main } from './main.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-process.exitCode = await main(process.argv.slice(2));
+process.exit(await main(process.argv.slice(2)));
