@@ -66,6 +66,10 @@ export class BridgeSupervisor {
   private readonly injected = new Set<BridgeProcess>();
   private readonly respawnDelay = new Map<BridgeProcess, number>();
   private readonly hung = new Set<BridgeProcess>();
+  /** Processes that have logged a failure: no longer leaders, whatever their election said. */
+  private readonly failed = new Set<BridgeProcess>();
+  private readonly frozen = new Set<BridgeProcess>();
+  private readonly thawedAt = new Map<BridgeProcess, number>();
   private stopping = false;
   private held = 0;
   private tails = 0;
@@ -87,13 +91,13 @@ export class BridgeSupervisor {
     return this.slots.flatMap((slot) => (slot.bridge && !slot.bridge.hasExited ? [slot.bridge] : []));
   }
 
-  /** The running process elected most recently, if any. */
+  /** The running process elected most recently that has not failed since, if any. */
   leader(exclude?: BridgeProcess): BridgeProcess | undefined {
     let best: BridgeProcess | undefined;
     let bestAt = -1;
     for (const bridge of this.alive()) {
       const elected = this.electedAt.get(bridge);
-      if (bridge !== exclude && elected && elected.at > bestAt) {
+      if (bridge !== exclude && !this.failed.has(bridge) && elected && elected.at > bestAt) {
         best = bridge;
         bestAt = elected.at;
       }
@@ -125,6 +129,18 @@ export class BridgeSupervisor {
     this.injected.add(bridge);
     this.respawnDelay.set(bridge, respawnMs);
     await bridge.kill('SIGKILL');
+  }
+
+  /** SIGSTOP; the health-check stand-in does not count the time a process spends frozen. */
+  freeze(bridge: BridgeProcess): void {
+    this.frozen.add(bridge);
+    bridge.signal('SIGSTOP');
+  }
+
+  thaw(bridge: BridgeProcess): void {
+    if (!this.frozen.delete(bridge)) return;
+    this.thawedAt.set(bridge, Date.now());
+    bridge.signal('SIGCONT');
   }
 
   /** While held, exited processes are not started again (a fencing window must have no newcomer). */
@@ -177,19 +193,28 @@ export class BridgeSupervisor {
         this.options.log(`${bridge.name} elected leader`);
       })
       .catch(() => undefined);
-    // The health-check stand-in.
+    // The health-check stand-in: HUNG_AFTER_MS of running (not frozen by the soak) after a failure.
     bridge
       .waitForLine(/"message":"bridge (stops|failed to start)"/, 24 * 3_600_000)
       .then((line) => {
-        setTimeout(() => {
+        this.failed.add(bridge);
+        const failedAt = Date.now();
+        const check = (): void => {
           if (bridge.hasExited || this.stopping) return;
+          const since = Math.max(failedAt, this.thawedAt.get(bridge) ?? 0);
+          const left = since + HUNG_AFTER_MS - Date.now();
+          if (this.frozen.has(bridge) || left > 0) {
+            setTimeout(check, this.frozen.has(bridge) ? 500 : left).unref();
+            return;
+          }
           this.hung.add(bridge);
           this.options.log(
-            `${bridge.name} logged "${/"message":"([^"]*)"/.exec(line)?.[1]}" ${HUNG_AFTER_MS} ms ago and still runs: SIGKILL`,
+            `${bridge.name} logged "${/"message":"([^"]*)"/.exec(line)?.[1]}" and still runs ${HUNG_AFTER_MS} ms later: SIGKILL`,
           );
           bridge.signal('SIGCONT');
           bridge.signal('SIGKILL');
-        }, HUNG_AFTER_MS).unref();
+        };
+        check();
       })
       .catch(() => undefined);
     void bridge.exited.then(async (status) => {

@@ -190,7 +190,7 @@ export class FaultInjector {
     const release = supervisor.hold();
     const frozen = new Set<BridgeProcess>([leader]);
     try {
-      leader.signal('SIGSTOP');
+      supervisor.freeze(leader);
       const frozenAt = Date.now();
       fault.note = leader.name;
       const ttlMs = this.deps.leaseTtlSeconds * 1_000;
@@ -214,18 +214,18 @@ export class FaultInjector {
       // The fencing window: only the deposed bridge runs.
       const others = supervisor.alive().filter((b) => b !== leader);
       for (const other of others) {
-        other.signal('SIGSTOP');
+        supervisor.freeze(other);
         frozen.add(other);
       }
       await sleep(300); // anything the others had sent lands before the window
       const fromRevision = await currentRevision(client);
-      leader.signal('SIGCONT');
+      supervisor.thaw(leader);
       frozen.delete(leader);
       const exitInWindow = await leader.waitForExit(1_500);
       await sleep(200); // anything the deposed one sent before it exited lands in the window
       const toRevision = await currentRevision(client);
       for (const other of others) {
-        other.signal('SIGCONT');
+        supervisor.thaw(other);
         frozen.delete(other);
       }
       fault.window = { fromRevision, toRevision };
@@ -244,7 +244,7 @@ export class FaultInjector {
         );
       }
     } finally {
-      for (const bridge of frozen) bridge.signal('SIGCONT');
+      for (const bridge of frozen) supervisor.thaw(bridge);
       release();
     }
   }

@@ -176,7 +176,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     // Nothing left half-done: the proxy forwards, etcd runs, no bridge is frozen.
     if (proxy.isCut) proxy.restore();
     if (!etcd.isRunning) await restartEtcd(etcd);
-    for (const bridge of supervisor.alive()) bridge.signal('SIGCONT');
+    for (const bridge of supervisor.alive()) supervisor.thaw(bridge);
     const soakMs = Date.now() - soakStart;
     log(
       `${seconds(Date.now() - startedAt)} faults over: ${stream.stats.written} records written, ${injector.faults.length} faults; draining`,
