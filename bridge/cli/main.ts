@@ -1,54 +1,100 @@
-/** The `etcd-bridge` command line: one module a command, dispatched here. */
+/**
+ * The `etcd-bridge` command line: one module a command, dispatched here. `--help` and `--version`
+ * are answered here from the command definitions, and every failure ends as one readable line
+ * (with its stack and causes under `--verbose`) and an exit code.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { ConfigError } from '../errors.js';
-import { BENCH_USAGE, benchCommand } from './bench.js';
-import { DEV_USAGE, devCommand } from './dev.js';
-import { DLQ_USAGE, dlqCommand } from './dlq.js';
-import { INVOKE_USAGE, invokeCommand } from './invoke.js';
-import { LAMBDA_ENDPOINT_USAGE, lambdaEndpointCommand } from './lambda-endpoint.js';
-import { REPLAY_USAGE, replayCommand } from './replay.js';
-import { START_USAGE, startCommand } from './start.js';
-import { STATUS_USAGE, statusCommand } from './status.js';
-import { CliUsageError } from './usage.js';
+import { packageRoot } from '../paths.js';
+import { COMMAND_DEFINITIONS, type CommandDefinition, DLQ_SUBCOMMANDS } from './definitions.js';
+import { devCommand } from './dev.js';
+import { dlqCommand } from './dlq.js';
+import { describeFailure, failureDetails } from './failure.js';
+import { renderHelp, topLevelHelp, usageLine } from './help.js';
+import { invokeCommand } from './invoke.js';
+import { lambdaEndpointCommand } from './lambda-endpoint.js';
+import { replayCommand } from './replay.js';
+import { startCommand } from './start.js';
+import { statusCommand } from './status.js';
+import { CliFailure, CliUsageError } from './usage.js';
 
 type Command = (args: string[]) => Promise<number>;
 
-const COMMANDS: Record<string, { run: Command; usage: string }> = {
-  dev: { run: devCommand, usage: DEV_USAGE },
-  start: { run: startCommand, usage: START_USAGE },
-  'lambda-endpoint': { run: lambdaEndpointCommand, usage: LAMBDA_ENDPOINT_USAGE },
-  invoke: { run: invokeCommand, usage: INVOKE_USAGE },
-  replay: { run: replayCommand, usage: REPLAY_USAGE },
-  status: { run: statusCommand, usage: STATUS_USAGE },
-  dlq: { run: dlqCommand, usage: DLQ_USAGE },
-  bench: { run: benchCommand, usage: BENCH_USAGE },
+const COMMANDS: Record<keyof typeof COMMAND_DEFINITIONS, Command> = {
+  dev: devCommand,
+  start: startCommand,
+  status: statusCommand,
+  dlq: dlqCommand,
+  replay: replayCommand,
+  invoke: invokeCommand,
+  'lambda-endpoint': lambdaEndpointCommand,
 };
 
-function usage(): string {
-  return ['usage:', ...Object.values(COMMANDS).map((c) => `  ${c.usage}`)].join('\n');
+function isCommand(name: string): name is keyof typeof COMMAND_DEFINITIONS {
+  return Object.hasOwn(COMMANDS, name);
+}
+
+export function packageVersion(): string {
+  const text = readFileSync(join(packageRoot(), 'package.json'), 'utf8');
+  const version = (JSON.parse(text) as { version?: unknown }).version;
+  return typeof version === 'string' ? version : 'unknown';
+}
+
+/** The definition `--help` is about: the command's, or a dlq subcommand's when one is named. */
+function definitionFor(name: keyof typeof COMMAND_DEFINITIONS, args: string[]): CommandDefinition {
+  if (name === 'dlq') {
+    const sub = args.find((a) => !a.startsWith('-'));
+    if (sub !== undefined && Object.hasOwn(DLQ_SUBCOMMANDS, sub))
+      return DLQ_SUBCOMMANDS[sub as keyof typeof DLQ_SUBCOMMANDS];
+  }
+  return COMMAND_DEFINITIONS[name];
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const [name, ...args] = argv;
-  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
-    process.stdout.write(`${usage()}\n`);
-    return name === undefined ? 2 : 0;
-  }
-  const command = COMMANDS[name];
-  if (!command) {
-    process.stderr.write(`etcd-bridge: unknown command ${JSON.stringify(name)}\n${usage()}\n`);
+  // --verbose is everyone's: taken off before the command's own (strict) parser sees the line.
+  const verbose = argv.includes('--verbose');
+  const [name, ...args] = argv.filter((a) => a !== '--verbose');
+  const version = packageVersion();
+  if (name === undefined) {
+    process.stderr.write(topLevelHelp(version));
     return 2;
   }
+  if (name === '--help' || name === '-h' || name === 'help') {
+    const about = args[0];
+    process.stdout.write(
+      about !== undefined && isCommand(about)
+        ? renderHelp(definitionFor(about, args.slice(1)))
+        : topLevelHelp(version),
+    );
+    return 0;
+  }
+  if (name === '--version' || name === '-V' || name === 'version') {
+    process.stdout.write(`${version}\n`);
+    return 0;
+  }
+  if (!isCommand(name)) {
+    process.stderr.write(`etcd-bridge: unknown command ${JSON.stringify(name)}\n${topLevelHelp(version)}`);
+    return 2;
+  }
+  if (args.includes('--help') || args.includes('-h')) {
+    process.stdout.write(renderHelp(definitionFor(name, args)));
+    return 0;
+  }
   try {
-    return await command.run(args);
+    return await COMMANDS[name](args);
   } catch (error) {
     if (error instanceof CliUsageError) {
-      process.stderr.write(`etcd-bridge: ${error.message}\nusage: ${command.usage}\n`);
+      const def = definitionFor(name, args);
+      process.stderr.write(
+        `etcd-bridge: ${error.message}\nusage: ${usageLine(def)}\n(etcd-bridge ${def.name} --help for more)\n`,
+      );
       return 2;
     }
-    if (error instanceof ConfigError) {
-      process.stderr.write(`etcd-bridge ${name}: ${error.message}\n`);
-      return 2;
-    }
-    throw error;
+    const code = error instanceof CliFailure ? error.exitCode : error instanceof ConfigError ? 2 : 1;
+    process.stderr.write(`etcd-bridge ${name}: ${describeFailure(error)}\n`);
+    if (verbose) process.stderr.write(failureDetails(error));
+    else if (code === 1) process.stderr.write('(--verbose shows the details)\n');
+    return code;
   }
 }

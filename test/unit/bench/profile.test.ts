@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type CpuProfile, componentOf, summarizeProfile } from '../../../bridge/bench/profile.js';
+import { type CpuProfile, componentOf, summarizeProfile } from '../../../bench/profile.js';
 
 const url = (path: string) => `file:///work/main/${path}`;
 

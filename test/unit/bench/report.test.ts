@@ -5,7 +5,7 @@ import {
   checkTargets,
   formatTable,
   WRITES_PER_EVENT,
-} from '../../../bridge/bench/report.js';
+} from '../../../bench/report.js';
 
 const figures = {
   etcdCeilingPutsPerS: 30_000,

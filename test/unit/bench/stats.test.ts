@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { percentile, ratePerSecond, summarizeLatencies } from '../../../bridge/bench/stats.js';
+import { percentile, ratePerSecond, summarizeLatencies } from '../../../bench/stats.js';
 
 describe('percentile (nearest rank)', () => {
   const oneToHundred = Array.from({ length: 100 }, (_, i) => i + 1);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { escapeXml, histogram, latencyChartSvg, niceCeil } from '../../../bridge/bench/svg.js';
+import { escapeXml, histogram, latencyChartSvg, niceCeil } from '../../../bench/svg.js';
 
 /** Every element opened is closed, in order: enough to know a browser will not reject it. */
 function tagsBalance(svg: string): boolean {

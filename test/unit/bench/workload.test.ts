@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { parseProcStatus } from '../../../bridge/bench/backlog.js';
-import { parsePidStat, parseProcStat } from '../../../bridge/bench/cpu.js';
-import { makeWorkload, STATE_ROOT, stateSeq } from '../../../bridge/bench/workload.js';
+import { parseProcStatus } from '../../../bench/backlog.js';
+import { parsePidStat, parseProcStat } from '../../../bench/cpu.js';
+import { makeWorkload, STATE_ROOT, stateSeq } from '../../../bench/workload.js';
 import { heatStacksTransform, jobStateTransform, type StageRecord } from '../../../shared/index.js';
 
 function record(key: string, value: string | null, reads: Record<string, string | null> = {}): StageRecord {

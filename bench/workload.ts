@@ -5,8 +5,8 @@
  * job-state stage copies into the state record (3): a state write names the input it came from.
  */
 import type { Etcd3 } from 'etcd3';
-import { MAX_TXN_OPS } from '../commit/committer.js';
-import { op } from '../etcd/ops.js';
+import { MAX_TXN_OPS } from '../bridge/commit/committer.js';
+import { op } from '../bridge/etcd/ops.js';
 
 const API = 'v2.0';
 const COLLECTIONS = ['vnf_instances', 'ports', 'networks', 'load_balancers', 'firewall_interfaces'];

@@ -4,7 +4,7 @@
  * same watch on the job_state records (2) times the first stage alone.
  */
 import type { Etcd3, IWatchResponse } from 'etcd3';
-import { prefixRangeEnd } from '../etcd/ops.js';
+import { prefixRangeEnd } from '../bridge/etcd/ops.js';
 import { JOB_STATE_ROOT, jobStateSeq, STATE_ROOT, stateSeq, type Workload } from './workload.js';
 
 export interface StateWatchOptions {

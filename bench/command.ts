@@ -1,34 +1,50 @@
 /**
- * `etcd-bridge bench`: how fast the pipeline runs on this machine, against its own etcd, and what
+ * `npm run bench`: how fast the pipeline runs on this machine, against its own etcd, and what
  * bounds it. Prints a table; `--json` adds the summary as the last stdout line; the latency
  * distribution goes to an SVG file. Progress on a terminal only. Not part of `npm test`.
  */
 import { writeFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import { resolve } from 'node:path';
-import type { CpuShare } from '../bench/cpu.js';
-import type { ProbeReport } from '../bench/probe.js';
-import { formatProfileSummary } from '../bench/profile.js';
-import { benchJson, checkTargets, formatRate, formatTable } from '../bench/report.js';
-import { type BenchOptions, type BenchResult, DEFAULT_BENCH_OPTIONS, runBench } from '../bench/run.js';
-import { latencyChartSvg } from '../bench/svg.js';
-import { progressBar } from './progress.js';
-import { CliUsageError, parseCommandLine } from './usage.js';
+import { type ParseArgsConfig, parseArgs } from 'node:util';
+import { progressBar } from '../bridge/cli/progress.js';
+import type { CpuShare } from './cpu.js';
+import type { ProbeReport } from './probe.js';
+import { formatProfileSummary } from './profile.js';
+import { benchJson, checkTargets, formatRate, formatTable } from './report.js';
+import { type BenchOptions, type BenchResult, DEFAULT_BENCH_OPTIONS, runBench } from './run.js';
+import { latencyChartSvg } from './svg.js';
 
 export const BENCH_USAGE =
-  'etcd-bridge bench [--events N] [--keys N] [--naive-events N] [--latency-events N] [--rate N] [--backlog N] [--wait-quiet S] [--svg PATH] [--profile DIR] [--json]';
+  'npm run bench -- [--events N] [--keys N] [--naive-events N] [--latency-events N] [--rate N] [--backlog N] [--wait-quiet S] [--svg PATH] [--profile DIR] [--json]';
+
+/** A bad command line: the message names the flag; the bench exits 2. */
+export class BenchUsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'BenchUsageError';
+  }
+}
 
 function wholeNumber(flag: string, text: string | undefined, fallback: number, min = 1): number {
   if (text === undefined) return fallback;
   const value = Number(text);
   if (!/^\d+$/.test(text) || !Number.isSafeInteger(value) || value < min) {
-    throw new CliUsageError(`bench: --${flag} must be a whole number >= ${min}, got ${text}`);
+    throw new BenchUsageError(`bench: --${flag} must be a whole number >= ${min}, got ${text}`);
   }
   return value;
 }
 
+function parseBenchArgs<O extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: O) {
+  try {
+    return parseArgs({ args, options, strict: true, allowPositionals: true });
+  } catch (error) {
+    throw new BenchUsageError(`bench: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
 export async function benchCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parseCommandLine('bench', args, {
+  const { values, positionals } = parseBenchArgs(args, {
     events: { type: 'string' },
     keys: { type: 'string' },
     'naive-events': { type: 'string' },
@@ -40,7 +56,7 @@ export async function benchCommand(args: string[]): Promise<number> {
     profile: { type: 'string' },
     json: { type: 'boolean', default: false },
   });
-  if (positionals.length > 0) throw new CliUsageError(`bench: unexpected argument ${positionals[0]}`);
+  if (positionals.length > 0) throw new BenchUsageError(`bench: unexpected argument ${positionals[0]}`);
   const d = DEFAULT_BENCH_OPTIONS;
   const options: BenchOptions = {
     ...d,

@@ -5,6 +5,8 @@
  * no applied markers (so it does less than the bridge: no exactly-once, no checkpoint).
  */
 import type { Etcd3, IKeyValue, Watcher } from 'etcd3';
+import { compare, op } from '../bridge/etcd/ops.js';
+import type { Invoker } from '../bridge/invoke/invoker.js';
 import {
   compileKeyPattern,
   DEFAULT_ROUTES,
@@ -12,9 +14,7 @@ import {
   type Mutation,
   RouteSchema,
   type StageRecord,
-} from '../../shared/index.js';
-import { compare, op } from '../etcd/ops.js';
-import type { Invoker } from '../invoke/invoker.js';
+} from '../shared/index.js';
 
 interface NaiveRoute {
   readonly name: string;

@@ -7,15 +7,15 @@ import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { Etcd3 } from 'etcd3';
-import { EmbeddedEtcd } from '../etcd/embedded-etcd.js';
-import { headRevision } from '../etcd/head.js';
+import { EmbeddedEtcd } from '../bridge/etcd/embedded-etcd.js';
+import { headRevision } from '../bridge/etcd/head.js';
 import { type CpuShare, startCpuMeter } from './cpu.js';
 import { StateWatch } from './state-watch.js';
 import { ratePerSecond } from './stats.js';
 import { makeWorkload, writeConfigs, writeInputs } from './workload.js';
 
 /** The CLI entry point, from dist/bridge/bench/ (built) — the bench runs the built CLI. */
-export const BRIDGE_BIN = fileURLToPath(new URL('../../../bin/etcd-bridge.js', import.meta.url));
+export const BRIDGE_BIN = fileURLToPath(new URL('../bin/etcd-bridge.js', import.meta.url));
 
 export interface BacklogOptions {
   readonly events: number;

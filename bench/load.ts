@@ -7,7 +7,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Etcd3 } from 'etcd3';
-import { headRevision } from '../etcd/head.js';
+import { headRevision } from '../bridge/etcd/head.js';
 import { StateWatch } from './state-watch.js';
 import { makeWorkload, writeConfigs, writeInputs } from './workload.js';
 

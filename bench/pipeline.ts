@@ -6,21 +6,21 @@
  */
 import { randomUUID } from 'node:crypto';
 import { type EventLoopUtilization, performance } from 'node:perf_hooks';
-import { Worker } from 'node:worker_threads';
 import { Etcd3 } from 'etcd3';
-import { Bridge } from '../bridge.js';
-import { parseBridgeConfig } from '../config.js';
-import { EmbeddedEtcd } from '../etcd/embedded-etcd.js';
-import { headRevision } from '../etcd/head.js';
-import { InProcessInvoker } from '../invoke/in-process.js';
-import { type LambdaEndpoint, startLambdaEndpoint } from '../lambda-endpoint/server.js';
-import { stageFunctions } from '../lambda-endpoint/stage-functions.js';
+import { Bridge } from '../bridge/bridge.js';
+import { parseBridgeConfig } from '../bridge/config.js';
+import { EmbeddedEtcd } from '../bridge/etcd/embedded-etcd.js';
+import { headRevision } from '../bridge/etcd/head.js';
+import { InProcessInvoker } from '../bridge/invoke/in-process.js';
+import { type LambdaEndpoint, startLambdaEndpoint } from '../bridge/lambda-endpoint/server.js';
+import { stageFunctions } from '../bridge/lambda-endpoint/stage-functions.js';
 import { type CpuShare, startCpuMeter } from './cpu.js';
 import type { LoadRequest, PacedResult, StreamResult } from './load.js';
 import type { LoadMessage } from './load-worker.js';
 import { NaiveBridge } from './naive.js';
 import { type BridgeProbe, type ProbeReport, probeBridge } from './probe.js';
 import { ratePerSecond } from './stats.js';
+import { typeScriptWorker } from './ts-worker.js';
 
 export type PipelineKind = 'bridge-inprocess' | 'bridge-http' | 'naive';
 
@@ -116,7 +116,7 @@ async function runLoad<R>(
   request: LoadRequest,
   onProgress?: (done: number, total: number) => void,
 ): Promise<{ result: R; cpu: WindowCpu | undefined; probe?: ProbeReport }> {
-  const worker = new Worker(new URL('./load-worker.js', import.meta.url), { workerData: request });
+  const worker = typeScriptWorker(new URL('./load-worker.ts', import.meta.url), { workerData: request });
   let meter: ReturnType<typeof startCpuMeter> | undefined;
   let elu: EventLoopUtilization | undefined;
   let cpu: WindowCpu | undefined;

@@ -13,7 +13,7 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Etcd3 } from 'etcd3';
-import { EmbeddedEtcd } from '../etcd/embedded-etcd.js';
+import { EmbeddedEtcd } from '../bridge/etcd/embedded-etcd.js';
 import { type BacklogResult, measureBacklog } from './backlog.js';
 import { type CeilingResult, measureCeiling } from './ceiling.js';
 import { waitForQuiet } from './cpu.js';
