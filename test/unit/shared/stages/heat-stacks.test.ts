@@ -4,9 +4,9 @@ import {
   heatStacksTransform,
   RecordValidationError,
   RejectedStatusError,
-} from '../../../shared/index.js';
-import { HEAT_KEY, heatStackText, JOB_KEY, stageRecord } from '../../helpers/records.js';
-import { seed } from '../../helpers/seed.js';
+} from '../../../../shared/index.js';
+import { HEAT_KEY, heatStackText, JOB_KEY, stageRecord } from '../../../helpers/records.js';
+import { seed } from '../../../helpers/seed.js';
 
 const run = (value: string | null) => heatStacksTransform(stageRecord({ key: HEAT_KEY, value }));
 

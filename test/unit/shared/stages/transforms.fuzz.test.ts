@@ -28,7 +28,7 @@ import {
   type StageRequest,
   type StageResponse,
   StageResponseSchema,
-} from '../../../shared/index.js';
+} from '../../../../shared/index.js';
 import {
   configShaped,
   heatStackShaped,
@@ -38,7 +38,7 @@ import {
   runs,
   stateShaped,
   valueText,
-} from './arbitraries.js';
+} from '../../../helpers/arbitraries.js';
 
 const HEAT_ROOT = '/esi-worker/heat_stacks/';
 const JOB_ROOT = '/esi-worker/job_state/';

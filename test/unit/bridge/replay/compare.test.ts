@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { compareWrites, type Write } from '../../../bridge/replay/compare.js';
-import { parseTrace, TraceError } from '../../../bridge/replay/trace.js';
+import { compareWrites, type Write } from '../../../../bridge/replay/compare.js';
+import { parseTrace, TraceError } from '../../../../bridge/replay/trace.js';
 
 const put = (key: string, value: string): Write => ({ key, action: 'put', value });
 const del = (key: string): Write => ({ key, action: 'delete', value: null });

@@ -17,8 +17,8 @@ import {
   type PyValue,
   parseJson,
   RecordValidationError,
-} from '../../../shared/index.js';
-import { bytes, bytesText, jsonText, mutatedJsonText, runs } from './arbitraries.js';
+} from '../../../../shared/index.js';
+import { bytes, bytesText, jsonText, mutatedJsonText, runs } from '../../../helpers/arbitraries.js';
 
 /** etcd's default --max-request-bytes: the largest value a put can carry (less the key and framing). */
 const ETCD_MAX_REQUEST_BYTES = 1.5 * 1024 * 1024;

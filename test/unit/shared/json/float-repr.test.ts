@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { pyFloatRepr } from '../../../shared/json/float-repr.js';
+import { pyFloatRepr } from '../../../../shared/json/float-repr.js';
 
 // Expected values are CPython 3.11's repr(float) (json.dumps spelling for the non-finite ones).
 const TABLE: [number, string][] = [

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { heatStacksStage, runStageBatch, type Stage, StageResponseSchema } from '../../../shared/index.js';
-import { HEAT_KEY, heatStackText, stageRecord } from '../../helpers/records.js';
+import { heatStacksStage, runStageBatch, type Stage, StageResponseSchema } from '../../../../shared/index.js';
+import { HEAT_KEY, heatStackText, stageRecord } from '../../../helpers/records.js';
 
 describe('runStageBatch', () => {
   it('gives every record a result or a failure: a bad record fails alone', () => {

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { dumpsCompact, dumpsIndented } from '../../../shared/json/encode.js';
-import { parseJson } from '../../../shared/json/parse.js';
+import { dumpsCompact, dumpsIndented } from '../../../../shared/json/encode.js';
+import { parseJson } from '../../../../shared/json/parse.js';
 
 /** Made by test/fixtures/json-golden/generate.py with CPython (see that script). */
 interface GoldenCase {
@@ -11,7 +11,7 @@ interface GoldenCase {
 }
 
 const cases = JSON.parse(
-  readFileSync(new URL('../../fixtures/json-golden/cases.json', import.meta.url), 'utf8'),
+  readFileSync(new URL('../../../fixtures/json-golden/cases.json', import.meta.url), 'utf8'),
 ) as GoldenCase[];
 
 describe('golden cases generated with CPython', () => {

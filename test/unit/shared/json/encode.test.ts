@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { JsonLimitError } from '../../../shared/errors.js';
-import { dumpsCompact, dumpsIndented, MAX_ENCODE_DEPTH } from '../../../shared/json/encode.js';
-import { PyNumber, PyObject, type PyValue } from '../../../shared/json/value.js';
+import { JsonLimitError } from '../../../../shared/errors.js';
+import { dumpsCompact, dumpsIndented, MAX_ENCODE_DEPTH } from '../../../../shared/json/encode.js';
+import { PyNumber, PyObject, type PyValue } from '../../../../shared/json/value.js';
 
 const int = (repr: string) => new PyNumber(repr, false);
 

@@ -9,7 +9,7 @@ import {
   recordId,
   recordValueBytes,
   withFailedAttempt,
-} from '../../../bridge/dlq/record.js';
+} from '../../../../bridge/dlq/record.js';
 
 const FIRST = Date.parse('2026-01-02T03:04:05.006Z');
 const LAST = Date.parse('2026-01-02T03:04:09.000Z');

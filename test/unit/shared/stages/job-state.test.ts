@@ -4,7 +4,7 @@ import {
   RecordValidationError,
   RejectedStatusError,
   type StageRecord,
-} from '../../../shared/index.js';
+} from '../../../../shared/index.js';
 import {
   CONFIG_KEY,
   HEAT_KEY,
@@ -14,7 +14,7 @@ import {
   STATE_KEY,
   stageRecord,
   stateText,
-} from '../../helpers/records.js';
+} from '../../../helpers/records.js';
 
 /** The state record job-state writes for a job_state record, parsed back for its fields. */
 function stateFor(status: string, reads: StageRecord['reads'] = {}) {

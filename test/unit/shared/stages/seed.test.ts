@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { heatStacksTransform, jobStateTransform } from '../../../shared/index.js';
-import { stageRecord } from '../../helpers/records.js';
-import { seed } from '../../helpers/seed.js';
+import { heatStacksTransform, jobStateTransform } from '../../../../shared/index.js';
+import { stageRecord } from '../../../helpers/records.js';
+import { seed } from '../../../helpers/seed.js';
 
 describe('the seed operation "Update Loadbalancer Interface"', () => {
   it('stage heat-stacks turns record (1) into record (2) byte for byte', () => {

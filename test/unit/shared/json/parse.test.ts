@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { JsonLimitError, JsonSyntaxError } from '../../../shared/errors.js';
-import { dumpsCompact } from '../../../shared/json/encode.js';
-import { DEFAULT_MAX_DEPTH, DEFAULT_MAX_LENGTH, parseJson } from '../../../shared/json/parse.js';
-import { PyNumber, PyObject, type PyValue } from '../../../shared/json/value.js';
+import { JsonLimitError, JsonSyntaxError } from '../../../../shared/errors.js';
+import { dumpsCompact } from '../../../../shared/json/encode.js';
+import { DEFAULT_MAX_DEPTH, DEFAULT_MAX_LENGTH, parseJson } from '../../../../shared/json/parse.js';
+import { PyNumber, PyObject, type PyValue } from '../../../../shared/json/value.js';
 
 function syntaxError(text: string): JsonSyntaxError {
   try {

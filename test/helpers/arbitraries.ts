@@ -4,7 +4,7 @@
  * texts with one edit, and objects shaped like the pipeline's records whose fields have random types.
  */
 import fc from 'fast-check';
-import { REF } from '../../helpers/records.js';
+import { REF } from './records.js';
 
 /** How many cases a property runs: FUZZ_SCALE=<x> multiplies every default (e.g. 10 for a long soak). */
 export function runs(defaultRuns: number): number {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { KeyQueue } from '../../../bridge/queue/key-queue.js';
+import { KeyQueue } from '../../../../bridge/queue/key-queue.js';
 
 const rec = (key: string, revision: number) => ({ key, revision: BigInt(revision) });
 

@@ -13,9 +13,9 @@
 import { spawnSync } from 'node:child_process';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { JsonSyntaxError } from '../../../shared/errors.js';
-import { dumpsCompact, dumpsIndented } from '../../../shared/json/encode.js';
-import { parseJson } from '../../../shared/json/parse.js';
+import { JsonSyntaxError } from '../../../../shared/errors.js';
+import { dumpsCompact, dumpsIndented } from '../../../../shared/json/encode.js';
+import { parseJson } from '../../../../shared/json/parse.js';
 
 // ---------------------------------------------------------------------------------------------
 // Generators of JSON texts.
