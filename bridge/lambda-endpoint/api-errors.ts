@@ -13,6 +13,10 @@ export class LambdaApiError extends Error {
     message: string,
     /** AWS's body says whether the caller ("User") or the service is at fault. */
     readonly fault: 'User' | 'Service' = 'User',
+    /** More fields of AWS's body (e.g. a throttle's `Reason`). */
+    readonly fields: Readonly<Record<string, string>> = {},
+    /** More response headers (e.g. `Retry-After`). */
+    readonly headers: Readonly<Record<string, string>> = {},
   ) {
     super(message);
     this.name = errorType;
@@ -20,7 +24,7 @@ export class LambdaApiError extends Error {
 
   /** The JSON body AWS sends with such an error. */
   toBody(): string {
-    return JSON.stringify({ Type: this.fault, message: this.message });
+    return JSON.stringify({ Type: this.fault, message: this.message, ...this.fields });
   }
 }
 
@@ -61,6 +65,26 @@ export function invalidParameter(message: string): LambdaApiError {
 /** A route this endpoint does not serve: 404 for an unknown path, 405 for a wrong method. */
 export function unknownOperation(statusCode: 404 | 405, message: string): LambdaApiError {
   return new LambdaApiError(statusCode, 'UnknownOperationException', message);
+}
+
+/**
+ * Every execution environment of the function is busy and the concurrency limit is reached: AWS's
+ * throttle, with the Reason naming which limit (the SDK exposes it as `Reason`, and `Retry-After`
+ * as `retryAfterSeconds`).
+ */
+export function tooManyRequests(reserved: boolean): LambdaApiError {
+  return new LambdaApiError(
+    429,
+    'TooManyRequestsException',
+    'Rate Exceeded.',
+    'User',
+    {
+      Reason: reserved
+        ? 'ReservedFunctionConcurrentInvocationLimitExceeded'
+        : 'ConcurrentInvocationLimitExceeded',
+    },
+    { 'Retry-After': '1' },
+  );
 }
 
 export function serviceError(): LambdaApiError {

@@ -5,7 +5,7 @@
  * function's on-failure destination. Every attempt reuses the invocation's request id, as in AWS.
  */
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import type { FunctionErrorPayload, InvocationOutcome, RegisteredFunction } from './invocation.js';
+import type { FunctionErrorPayload, InvocationOutcome } from './invocation.js';
 
 /** What the on-failure hook receives once all attempts of an Event invocation have failed. */
 export interface AsyncInvokeFailure {
@@ -20,7 +20,7 @@ export interface AsyncInvokeFailure {
 }
 
 export interface AsyncJob {
-  fn: RegisteredFunction;
+  functionName: string;
   requestId: string;
   payload: string;
   event: unknown;
@@ -98,7 +98,7 @@ export class AsyncQueue {
       log({
         level: 'warn',
         msg: 'async invocation failed',
-        functionName: job.fn.name,
+        functionName: job.functionName,
         requestId: job.requestId,
         attempt: attempts,
         errorType: lastError.errorType,
@@ -108,14 +108,14 @@ export class AsyncQueue {
       log({
         level: 'warn',
         msg: 'async invocation dropped at shutdown',
-        functionName: job.fn.name,
+        functionName: job.functionName,
         requestId: job.requestId,
         attempts,
       });
       return;
     }
     const failure: AsyncInvokeFailure = {
-      functionName: job.fn.name,
+      functionName: job.functionName,
       requestId: job.requestId,
       payload: job.payload,
       error: { errorType: lastError.errorType, errorMessage: lastError.errorMessage },

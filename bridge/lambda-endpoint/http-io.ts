@@ -52,7 +52,7 @@ export function readBodyWithin(req: IncomingMessage, limitBytes: number): Promis
 }
 
 export function sendApiError(res: ServerResponse, error: LambdaApiError): void {
-  const headers: Record<string, string> = { 'x-amzn-ErrorType': error.errorType };
+  const headers: Record<string, string> = { ...error.headers, 'x-amzn-ErrorType': error.errorType };
   if (error.statusCode === 405) headers.Allow = 'POST';
   // Rejected before its body was read (413, unknown function, ...): the rest of the body is still on
   // the socket. `Connection: close` makes node destroy the socket once the response is flushed,

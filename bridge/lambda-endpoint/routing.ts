@@ -70,6 +70,21 @@ export function parseInvocationType(header: string | string[] | undefined): Invo
   return parsed.data;
 }
 
+export const LOG_TYPES = ['None', 'Tail'] as const;
+const logTypeSchema = z.enum(LOG_TYPES).default('None');
+
+/** `X-Amz-Log-Type`: `Tail` asks for the last 4 KB of the invocation's log. */
+export function parseLogType(header: string | string[] | undefined): (typeof LOG_TYPES)[number] {
+  const parsed = logTypeSchema.safeParse(Array.isArray(header) ? header[0] : header);
+  if (!parsed.success) {
+    throw validationError(
+      `1 validation error detected: Value '${String(header)}' at 'logType' failed to satisfy constraint: ` +
+        `Member must satisfy enum value set: [${LOG_TYPES.join(', ')}]`,
+    );
+  }
+  return parsed.data;
+}
+
 function decodeSegment(segment: string): string | undefined {
   try {
     return decodeURIComponent(segment);

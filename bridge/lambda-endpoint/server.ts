@@ -15,14 +15,17 @@ import {
   serviceError,
 } from './api-errors.js';
 import { type AsyncInvokeFailure, AsyncQueue } from './async-queue.js';
+import { type FunctionHost, inProcessHost } from './function-host.js';
 import { declaresTooLarge, readBodyWithin, send, sendApiError } from './http-io.js';
-import { type RegisteredFunction, runInvocation } from './invocation.js';
-import { parseInvocationType, routeInvoke } from './routing.js';
+import { parseInvocationType, parseLogType, routeInvoke } from './routing.js';
 
 export type { AsyncInvokeFailure } from './async-queue.js';
 
 export interface LambdaEndpointOptions {
-  functions: ReadonlyArray<{ name: string; handler: LambdaHandler; timeoutMs: number }>;
+  /** Handlers run in this process (the default host); ignored when `functionHost` is given. */
+  functions?: ReadonlyArray<{ name: string; handler: LambdaHandler; timeoutMs: number }>;
+  /** What runs the functions, e.g. execution environments under aws-lambda-ric (`--runtime ric`). */
+  functionHost?: FunctionHost;
   /** Default 127.0.0.1: the endpoint runs code on request and has no authentication. */
   host?: string;
   /** Default 3001; 0 picks a free port. */
@@ -49,7 +52,6 @@ export interface LambdaEndpoint {
 }
 
 export const DEFAULT_MAX_PAYLOAD_BYTES = 6 * 1024 * 1024;
-const FUNCTION_NAME = /^[a-zA-Z0-9_-]{1,64}$/;
 
 export async function startLambdaEndpoint(options: LambdaEndpointOptions): Promise<LambdaEndpoint> {
   const host = options.host ?? '127.0.0.1';
@@ -63,12 +65,24 @@ export async function startLambdaEndpoint(options: LambdaEndpointOptions): Promi
       // nothing sensible to do: the sink was the place to report it
     }
   };
-  const registry = buildRegistry(options.functions);
+  if (!options.functionHost && !options.functions)
+    throw new Error('startLambdaEndpoint needs functions or a functionHost');
+  const functionHost = options.functionHost ?? inProcessHost(options.functions ?? [], maxPayloadBytes);
 
   const queue = new AsyncQueue({
     retries: options.asyncRetries ?? 2,
     retryDelayMs: options.asyncRetryDelayMs ?? 1000,
-    run: (job) => runInvocation(job.fn, job.event, job.requestId, maxPayloadBytes),
+    run: async (job) =>
+      (
+        await functionHost.invoke({
+          functionName: job.functionName,
+          requestId: job.requestId,
+          payload: job.payload,
+          event: job.event,
+          wantsLogTail: false,
+          waitForCapacity: true,
+        })
+      ).outcome,
     onFailure:
       options.onAsyncFailure ??
       (async (failure) =>
@@ -120,24 +134,36 @@ export async function startLambdaEndpoint(options: LambdaEndpointOptions): Promi
     try {
       const route = routeInvoke(req.method, req.url);
       const invocationType = parseInvocationType(req.headers['x-amz-invocation-type']);
+      const logType = parseLogType(req.headers['x-amz-log-type']);
       if (declaresTooLarge(req, maxPayloadBytes)) throw requestTooLarge(maxPayloadBytes);
-      const fn = registry.get(route.functionName);
-      if (!fn) throw functionNotFound(route.functionName);
-      const payload = (await readBodyWithin(req, maxPayloadBytes)).toString('utf8');
-      const event = parsePayload(payload);
-      const entry = { functionName: fn.name, requestId, invocationType };
+      const functionName = route.functionName;
+      if (!functionHost.has(functionName)) throw functionNotFound(functionName);
+      const received = (await readBodyWithin(req, maxPayloadBytes)).toString('utf8');
+      const event = parsePayload(received);
+      // AWS hands the function `{}` when the caller sent no payload at all.
+      const payload = received.length === 0 ? '{}' : received;
+      const entry = { functionName, requestId, invocationType };
 
       if (invocationType === 'DryRun') {
         send(res, 204, '');
       } else if (invocationType === 'Event') {
-        queue.enqueue({ fn, requestId, payload, event });
+        queue.enqueue({ functionName, requestId, payload, event });
         send(res, 202, '');
         log({ level: 'info', msg: 'invocation queued', ...entry });
       } else {
         const started = Date.now();
-        const outcome = await runInvocation(fn, event, requestId, maxPayloadBytes);
+        const wantsLogTail = logType === 'Tail';
+        const { outcome, logTail } = await functionHost.invoke({
+          functionName,
+          requestId,
+          payload,
+          event,
+          wantsLogTail,
+          waitForCapacity: false,
+        });
         const headers: Record<string, string> = { 'X-Amz-Executed-Version': '$LATEST' };
         if (outcome.kind === 'error') headers['X-Amz-Function-Error'] = 'Unhandled';
+        if (wantsLogTail && logTail !== undefined) headers['X-Amz-Log-Result'] = logTail;
         send(res, 200, outcome.body, headers);
         const errorType = outcome.kind === 'error' ? outcome.error.errorType : undefined;
         log({ level: 'info', msg: 'invocation done', ...entry, durationMs: Date.now() - started, errorType });
@@ -169,21 +195,9 @@ export async function startLambdaEndpoint(options: LambdaEndpointOptions): Promi
       );
       server.closeIdleConnections();
       await Promise.all([closed, queue.close()]);
+      await functionHost.close();
     },
   };
-}
-
-function buildRegistry(functions: LambdaEndpointOptions['functions']): Map<string, RegisteredFunction> {
-  // A Map, not an object: a name like `__proto__` or `constructor` must not reach a prototype.
-  const registry = new Map<string, RegisteredFunction>();
-  for (const { name, handler, timeoutMs } of functions) {
-    if (!FUNCTION_NAME.test(name)) throw new Error(`invalid Lambda function name: ${JSON.stringify(name)}`);
-    if (registry.has(name)) throw new Error(`function ${name} is registered twice`);
-    if (!Number.isFinite(timeoutMs) || timeoutMs <= 0)
-      throw new Error(`function ${name}: timeoutMs must be positive`);
-    registry.set(name, { name, handler, timeoutMs });
-  }
-  return registry;
 }
 
 /** AWS passes `{}` to the function when the caller sent no payload at all. */

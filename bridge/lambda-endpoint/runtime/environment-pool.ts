@@ -1,0 +1,91 @@
+/**
+ * The execution environments of one function, as Lambda scales them: an idle (warm) environment
+ * serves the next invocation; when every one is busy a new one starts (a cold start), up to the
+ * concurrency limit; past it a synchronous invocation is throttled (429 TooManyRequestsException)
+ * while an asynchronous one waits for an environment, as Lambda's event queue does.
+ */
+import { tooManyRequests } from '../api-errors.js';
+import { type EnvironmentResult, type EnvironmentSpec, ExecutionEnvironment } from './environment.js';
+import type { RuntimeTools } from './runtime-tools.js';
+
+export interface PoolOptions {
+  readonly spec: EnvironmentSpec;
+  readonly tools: RuntimeTools;
+  /** Environments at most (Lambda: reserved concurrency, or the account's limit). */
+  readonly concurrency: number;
+  /** Whether the limit is the function's reserved concurrency (it names the 429's Reason). */
+  readonly reserved: boolean;
+  readonly onLog: (line: string) => void;
+}
+
+export class EnvironmentPool {
+  readonly #options: PoolOptions;
+  readonly #environments = new Set<ExecutionEnvironment>();
+  /** Environments being started: they count against the limit already. */
+  #starting = 0;
+  readonly #waiters: Array<() => void> = [];
+  #closed = false;
+
+  constructor(options: PoolOptions) {
+    if (!Number.isInteger(options.concurrency) || options.concurrency < 1) {
+      throw new RangeError(`concurrency must be a positive integer, got ${options.concurrency}`);
+    }
+    this.#options = options;
+  }
+
+  /** How many environments exist (busy or idle). */
+  get size(): number {
+    return this.#environments.size + this.#starting;
+  }
+
+  environments(): readonly ExecutionEnvironment[] {
+    return [...this.#environments];
+  }
+
+  async invoke(requestId: string, payload: string, waitForCapacity: boolean): Promise<EnvironmentResult> {
+    const environment = await this.#acquire(waitForCapacity);
+    try {
+      return await environment.invoke(requestId, payload);
+    } finally {
+      if (environment.dead) this.#environments.delete(environment);
+      this.#wakeOne();
+    }
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    await Promise.all([...this.#environments].map((environment) => environment.kill()));
+    this.#environments.clear();
+    for (const wake of this.#waiters.splice(0)) wake();
+  }
+
+  async #acquire(waitForCapacity: boolean): Promise<ExecutionEnvironment> {
+    for (;;) {
+      if (this.#closed) throw new Error('the endpoint is closing');
+      for (const environment of this.#environments) {
+        if (environment.dead) this.#environments.delete(environment);
+        else if (environment.reserve()) return environment;
+      }
+      if (this.size < this.#options.concurrency) return this.#startOne();
+      if (!waitForCapacity) throw tooManyRequests(this.#options.reserved);
+      await new Promise<void>((resolve) => this.#waiters.push(resolve));
+    }
+  }
+
+  async #startOne(): Promise<ExecutionEnvironment> {
+    this.#starting += 1;
+    try {
+      const { spec, tools, onLog } = this.#options;
+      const environment = await ExecutionEnvironment.start(spec, tools, onLog);
+      environment.reserve();
+      this.#environments.add(environment);
+      return environment;
+    } finally {
+      this.#starting -= 1;
+    }
+  }
+
+  #wakeOne(): void {
+    this.#waiters.shift()?.();
+  }
+}
