@@ -1,7 +1,6 @@
 /**
- * The bridge's errors, and the one place that decides whether a failure is worth retrying.
- * Retryable: timeouts, throttling, etcd or the function unavailable, a function that threw.
- * Terminal: the record itself is bad (validation, rejected status) — retrying gives the same answer.
+ * The bridge's own errors. Each says what went wrong; what a failure MEANS (retry, dead-letter,
+ * stop) is decided in one place, `failure/classify.ts`, from these types and the libraries' own.
  */
 
 export class BridgeError extends Error {
@@ -11,13 +10,15 @@ export class BridgeError extends Error {
   }
 }
 
-/** An invocation failed as a whole (no per-record answer). */
+/**
+ * An invocation failed as a whole (no per-record answer). `kind` is AWS's or our name for it
+ * (TooManyRequestsException, Sandbox.Timedout, Unhandled, InvalidResponse, ...): it becomes the
+ * dead-letter record's `errorType`; the SDK's error, if any, is the `cause` the classifier reads.
+ */
 export class InvokeError extends BridgeError {
   constructor(
     message: string,
-    /** AWS's or our name for it: TooManyRequestsException, TimeoutError, Unhandled, ... */
     readonly kind: string,
-    readonly retryable: boolean,
     options?: ErrorOptions,
   ) {
     super(message, options);
@@ -49,20 +50,12 @@ export class ConfigError extends BridgeError {
   }
 }
 
-/** True when retrying the same work later may succeed. */
-export function isRetryable(error: unknown): boolean {
-  if (error instanceof InvokeError) return error.retryable;
-  if (
-    error instanceof LeadershipLostError ||
-    error instanceof ConfigError ||
-    error instanceof CommitRejectedError
-  ) {
-    return false;
-  }
-  // etcd unavailable, connection reset, deadline exceeded...: transient by nature.
-  return true;
-}
-
 export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+/** The name a failure goes by in a dead-letter record (`errorType`). */
+export function errorType(error: unknown): string {
+  if (error instanceof InvokeError) return error.kind;
+  return error instanceof Error ? error.name : 'Error';
 }

@@ -1,13 +1,15 @@
 /**
  * Errors of the transform module. Every one of them is terminal: retrying the same record gives the
- * same error, so the bridge dead-letters it. (Retryable errors — timeouts, throttling, etcd
- * unavailable — belong to the bridge, not to this pure module.)
+ * same error, so the bridge dead-letters it. `retryable` is how they say so: the stage runner puts
+ * it into the record's `batchItemFailures` entry, and the bridge's classifier reads it when one is
+ * thrown in-process. (Retryable errors — timeouts, throttling, etcd unavailable — belong to the
+ * bridge, not to this pure module.)
  */
 
 /** Base of every error a stage raises for one record. */
 export class TransformError extends Error {
-  /** Retrying the same input cannot succeed. */
-  readonly retryable = false;
+  /** Retrying the same input cannot succeed: every transform error is the input's fault. */
+  readonly retryable: boolean = false;
 
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
@@ -58,9 +60,4 @@ export class RejectedStatusError extends TransformError {
     super(`${recordKey}: stack_status ${JSON.stringify(stackStatus)} has no worker_state; record rejected`);
     this.name = 'RejectedStatusError';
   }
-}
-
-/** True for errors that a retry of the same input cannot fix. */
-export function isTerminalTransformError(error: unknown): error is TransformError {
-  return error instanceof TransformError;
 }

@@ -23,7 +23,6 @@ export {
   StageResultSchema,
 } from './contract.js';
 export {
-  isTerminalTransformError,
   JsonLimitError,
   JsonSyntaxError,
   RecordValidationError,
@@ -40,6 +39,8 @@ export type { KeyParts, KeyPattern } from './key-pattern.js';
 export { compileKeyPattern, KeyPatternError } from './key-pattern.js';
 export type { RecordKind, ResourceRef } from './keys.js';
 export { KEY_PATTERNS, parseResourceKey, resourceKey } from './keys.js';
+export type { StageName } from './names.js';
+export { isStageName, METRICS_NAMESPACE, STAGE_NAMES } from './names.js';
 export type { HeatStackRecord, JobStateRecord, StateRecord } from './records.js';
 export {
   ConfigVersionSchema,

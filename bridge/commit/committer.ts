@@ -7,21 +7,19 @@
  * nothing. Transactions run one at a time: while one is in flight the next one fills up, which is
  * what lets many records share one fsync.
  */
-import {
-  type Etcd3,
-  GRPCInvalidArgumentError,
-  GRPCResourceExhastedError,
-  type ICompare,
-  type IRequestOp,
-} from 'etcd3';
+import type { Etcd3, ICompare, IRequestOp } from 'etcd3';
 import type { Mutation } from '../../shared/index.js';
 import { CommitRejectedError, errorMessage, LeadershipLostError } from '../errors.js';
-import { compare, op } from '../etcd/ops.js';
+import { compare, MAX_TXN_OPS, mutationOp, op } from '../etcd/ops.js';
+import { BACKOFF, Backoff, sleep } from '../failure/backoff.js';
+import { classify, isPressure } from '../failure/classify.js';
+import { FailureTally } from '../failure/tally.js';
 import { padRevision } from '../keyspace.js';
 import type { Leadership } from '../leader.js';
+import { CommitPressure, type PressureEpisode, type PressureLog } from './pressure.js';
 
-/** etcd's default `--max-txn-ops`. */
-export const MAX_TXN_OPS = 128;
+/** @deprecated Import it from `etcd/ops.ts`; kept for the bench until it moves. */
+export { MAX_TXN_OPS } from '../etcd/ops.js';
 
 export type CommitOutcome = 'committed' | 'already-applied';
 
@@ -48,6 +46,15 @@ interface Pending {
   reject(error: unknown): void;
 }
 
+export interface CommitterOptions {
+  /** etcd's --max-txn-ops; etcd's default (128) when absent. */
+  readonly maxOps?: number;
+  /** Where a pressure episode (etcd out of space, too many requests) is told. */
+  readonly log?: PressureLog;
+  /** The commit backoff's jitter source (tests). */
+  readonly random?: () => number;
+}
+
 export interface CommitterStats {
   transactions: number;
   records: number;
@@ -61,14 +68,28 @@ export class Committer {
   private readonly checkpoints = new Map<string, bigint>();
   private readonly idleWaiters: Array<() => void> = [];
   readonly stats: CommitterStats = { transactions: 0, records: 0, conflicts: 0, errors: 0 };
+  /** Failed transactions by classification, for `etcd_bridge_failures_total`. */
+  readonly failures = new FailureTally();
+  private readonly maxOps: number;
+  private readonly pressure: CommitPressure;
+  private readonly backoff: Backoff;
 
   constructor(
     private readonly client: Etcd3,
     private readonly leadership: Leadership,
     private readonly checkpointKey: (route: string) => string,
     private readonly checkpointFor: CheckpointProvider,
-    private readonly maxOps = MAX_TXN_OPS,
-  ) {}
+    options: CommitterOptions = {},
+  ) {
+    this.maxOps = options.maxOps ?? MAX_TXN_OPS;
+    this.pressure = new CommitPressure(options.log);
+    this.backoff = new Backoff({ ...BACKOFF.commit, ...(options.random ? { random: options.random } : {}) });
+  }
+
+  /** While etcd refuses writes for pressure (out of space, too many requests): why, since when. */
+  get paused(): PressureEpisode | undefined {
+    return this.pressure.current;
+  }
 
   /** The last checkpoint committed per route. */
   lastCheckpoint(route: string): bigint | undefined {
@@ -91,9 +112,12 @@ export class Committer {
     });
   }
 
-  /** Write checkpoints that moved without any record to commit (filtered or skipped events). */
+  /**
+   * Write checkpoints that moved without any record to commit (filtered or skipped events). Not
+   * while etcd refuses writes for pressure: the next commit that goes through carries them.
+   */
   async flushCheckpoints(routes: readonly string[]): Promise<void> {
-    if (this.running || this.queue.length > 0) return;
+    if (this.running || this.queue.length > 0 || this.pressure.current) return;
     const ops = this.checkpointOps(routes, new Map());
     if (ops.puts.length === 0) return;
     this.running = true;
@@ -105,6 +129,12 @@ export class Committer {
       });
       if (!result.succeeded) this.leadershipLost();
       else for (const [route, revision] of ops.revisions) this.checkpoints.set(route, revision);
+    } catch (error) {
+      const classification = classify(error);
+      this.failures.count(classification);
+      // Pressure is an episode of its own, not a failed flush: told once, and commits wait it out.
+      if (isPressure(classification)) this.pressure.refused(classification, error);
+      else throw error;
     } finally {
       this.running = false;
       if (this.queue.length > 0) void this.run();
@@ -120,7 +150,6 @@ export class Committer {
 
   private async run(): Promise<void> {
     this.running = true;
-    let backoffMs = 50;
     try {
       while (this.queue.length > 0) {
         if (this.leadership.lost) {
@@ -130,31 +159,43 @@ export class Committer {
         const batch = this.takeBatch();
         try {
           await this.commit(batch);
-          backoffMs = 50;
+          this.backoff.reset();
+          this.pressure.accepted();
         } catch (error) {
-          if (error instanceof LeadershipLostError) {
-            for (const p of batch) p.reject(error);
-            this.failAll(error);
-            break;
-          }
-          if (isRejectedRequest(error)) {
-            // etcd refuses this transaction as such (a value over its request size limit): retrying
-            // it would block every key behind it. Commit the records one by one; the one etcd
-            // refuses alone is rejected, for its route to dead-letter.
-            await this.isolate(batch, error);
-            continue;
-          }
-          // etcd unavailable or the answer lost: the batch goes back, in order, and is tried again.
-          // If it did commit, the markers now say so and the retry resolves it as already applied.
-          this.stats.errors++;
-          this.queue = [...batch, ...this.queue];
-          await sleep(backoffMs);
-          backoffMs = Math.min(2_000, backoffMs * 2);
+          if (!(await this.failed(batch, error))) break;
         }
       }
     } finally {
       this.running = false;
       if (this.queue.length === 0) this.notifyIdle();
+    }
+  }
+
+  /** A transaction failed: what it means for its batch. False when the committer must stop. */
+  private async failed(batch: Pending[], error: unknown): Promise<boolean> {
+    const classification = classify(error);
+    this.failures.count(classification);
+    switch (classification.verdict) {
+      case 'fatal':
+        // Leadership lost (or etcd refuses our credentials): nothing more can commit.
+        for (const p of batch) p.reject(error);
+        this.failAll(error);
+        return false;
+      case 'terminal':
+        // etcd refuses this transaction as such (a value over its request size limit): retrying
+        // it would block every key behind it. Commit the records one by one; the one etcd
+        // refuses alone is rejected, for its route to dead-letter.
+        await this.isolate(batch, error);
+        return true;
+      case 'retry':
+        // etcd unavailable, out of space, too many requests, or the answer lost: the batch goes
+        // back, in order, and is tried again after the backoff. If it did commit, the markers now
+        // say so and the retry resolves it as already applied.
+        this.stats.errors++;
+        if (isPressure(classification)) this.pressure.refused(classification, error);
+        this.queue = [...batch, ...this.queue];
+        await sleep(this.backoff.next());
+        return true;
     }
   }
 
@@ -172,15 +213,15 @@ export class Committer {
       try {
         await this.commit([single]);
       } catch (error) {
-        if (isRejectedRequest(error)) {
+        if (classify(error).verdict === 'terminal') {
           single.reject(
             new CommitRejectedError(`etcd refused the commit: ${errorMessage(error)}`, { cause: error }),
           );
           continue;
         }
-        // Anything else (leadership, etcd unavailable): the rest goes back for the main loop.
+        // Anything else (leadership, etcd unavailable or full): the rest goes back to the main
+        // loop, which meets the same error and handles it.
         this.queue = [...batch.slice(i), ...this.queue];
-        if (error instanceof LeadershipLostError) throw error;
         return;
       }
     }
@@ -298,13 +339,6 @@ export class Committer {
   }
 }
 
-function mutationOp(mutation: Mutation): IRequestOp {
-  if (mutation.op === 'put') return op.put(mutation.key, mutation.value);
-  return mutation.ifModRevision === undefined
-    ? op.delete(mutation.key)
-    : op.deleteIfAt(mutation.key, mutation.ifModRevision);
-}
-
 /** The size of the largest nested transaction the request's mutations make (a conditional delete: 1). */
 function nestedOps(request: CommitRequest): number {
   return request.mutations.some((m) => m.op === 'delete' && m.ifModRevision !== undefined) ? 1 : 0;
@@ -314,13 +348,4 @@ function keysWritten(request: CommitRequest): string[] {
   const keys = [request.markerKey, ...request.mutations.map((m) => m.key)];
   if (request.deadLetter) keys.push(request.deadLetter.key);
   return keys;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** etcd refused the request itself (too large, too many operations): no retry can succeed. */
-function isRejectedRequest(error: unknown): boolean {
-  return error instanceof GRPCInvalidArgumentError || error instanceof GRPCResourceExhastedError;
 }

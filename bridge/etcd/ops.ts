@@ -3,8 +3,16 @@
  * API because one transaction carries compares, puts, reads and nested conditional deletes.
  */
 import type { ICompare, IRequestOp } from 'etcd3';
+import type { Mutation } from '../../shared/index.js';
 
 const buf = (text: string) => Buffer.from(text, 'utf8');
+
+/**
+ * etcd's default `--max-txn-ops`: the most operations (and compares) one transaction may carry.
+ * Code that fills transactions takes the limit as a parameter defaulting to this, so a cluster run
+ * with another `--max-txn-ops` needs only a configuration value.
+ */
+export const MAX_TXN_OPS = 128;
 
 /** The key range for every key that starts with `prefix`. */
 export function prefixRangeEnd(prefix: string): Buffer {
@@ -47,3 +55,11 @@ export const compare = {
     create_revision: revision,
   }),
 };
+
+/** A stage function's mutation as the transaction op that applies it. */
+export function mutationOp(mutation: Mutation): IRequestOp {
+  if (mutation.op === 'put') return op.put(mutation.key, mutation.value);
+  return mutation.ifModRevision === undefined
+    ? op.delete(mutation.key)
+    : op.deleteIfAt(mutation.key, mutation.ifModRevision);
+}

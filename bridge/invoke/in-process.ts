@@ -30,7 +30,7 @@ export class InProcessInvoker implements Invoker {
     } catch (error) {
       if (error instanceof InvokeError) throw error;
       // A handler that throws is Lambda's "Unhandled" function error: the batch is retried.
-      throw new InvokeError(`${functionName}: ${errorMessage(error)}`, 'Unhandled', true, { cause: error });
+      throw new InvokeError(`${functionName}: ${errorMessage(error)}`, 'Unhandled', { cause: error });
     }
     return checkResponse(functionName, request, payload);
   }
@@ -41,12 +41,7 @@ export class InProcessInvoker implements Invoker {
       const extra = this.extra[functionName];
       if (extra) handler = Promise.resolve(extra);
       else if (isStageName(functionName)) handler = loadStageHandler(functionName);
-      else
-        throw new InvokeError(
-          `no in-process function named ${functionName}`,
-          'ResourceNotFoundException',
-          true,
-        );
+      else throw new InvokeError(`no in-process function named ${functionName}`, 'ResourceNotFoundException');
       this.handlers.set(functionName, handler);
     }
     return handler;
@@ -57,8 +52,7 @@ function withTimeout<T>(promise: Promise<T>, timeoutMs: number, functionName: st
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(
-      () =>
-        reject(new InvokeError(`${functionName}: timed out after ${timeoutMs} ms`, 'Sandbox.Timedout', true)),
+      () => reject(new InvokeError(`${functionName}: timed out after ${timeoutMs} ms`, 'Sandbox.Timedout')),
       timeoutMs,
     );
   });

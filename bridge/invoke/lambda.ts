@@ -13,21 +13,6 @@ import { errorMessage, InvokeError } from '../errors.js';
 import type { Invoker } from './invoker.js';
 import { checkResponse } from './response.js';
 
-/** Errors of the Invoke API that a later attempt may not meet. */
-const RETRYABLE_ERRORS = new Set([
-  'TooManyRequestsException',
-  'ServiceException',
-  'ResourceNotReadyException',
-  'ResourceConflictException',
-  'EC2ThrottledException',
-  'ENILimitReachedException',
-  'SnapStartNotReadyException',
-  'TimeoutError',
-  'AbortError',
-  // A function not (yet) deployed: wait for it rather than dead-letter every record at once.
-  'ResourceNotFoundException',
-]);
-
 export interface LambdaInvokerOptions {
   endpoint?: string;
   region?: string;
@@ -67,15 +52,10 @@ export class LambdaInvoker implements Invoker {
         { abortSignal: AbortSignal.timeout(this.timeoutMs) },
       );
     } catch (error) {
+      // What it means (throttled, not found, a network error...) is the classifier's to say,
+      // from the SDK's error kept as the cause.
       const name = error instanceof Error ? error.name : 'Error';
-      throw new InvokeError(
-        `${functionName}: ${name}: ${errorMessage(error)}`,
-        name,
-        RETRYABLE_ERRORS.has(name) || isNetworkError(error),
-        {
-          cause: error,
-        },
-      );
+      throw new InvokeError(`${functionName}: ${name}: ${errorMessage(error)}`, name, { cause: error });
     }
     const text = output.Payload ? Buffer.from(output.Payload).toString('utf8') : '';
     if (output.FunctionError) {
@@ -83,7 +63,6 @@ export class LambdaInvoker implements Invoker {
       throw new InvokeError(
         `${functionName}: function error ${output.FunctionError}: ${text.slice(0, 1000)}`,
         output.FunctionError,
-        true,
       );
     }
     let payload: unknown;
@@ -93,7 +72,6 @@ export class LambdaInvoker implements Invoker {
       throw new InvokeError(
         `${functionName}: response is not JSON: ${errorMessage(error)}`,
         'InvalidResponse',
-        true,
       );
     }
     return checkResponse(functionName, request, payload);
@@ -102,9 +80,4 @@ export class LambdaInvoker implements Invoker {
   async close(): Promise<void> {
     this.client.destroy();
   }
-}
-
-function isNetworkError(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && /^(ECONN|ETIMEDOUT|EPIPE|EAI_AGAIN|ENOTFOUND|UND_ERR)/.test(code);
 }

@@ -13,7 +13,6 @@ export function checkResponse(functionName: string, request: StageRequest, paylo
     throw new InvokeError(
       `${functionName}: response breaks the contract at ${issue?.path.join('.') || '(root)'}: ${issue?.message}`,
       'InvalidResponse',
-      true,
     );
   }
   const answered = new Set<string>();
@@ -24,7 +23,6 @@ export function checkResponse(functionName: string, request: StageRequest, paylo
     throw new InvokeError(
       `${functionName}: response has no result for record(s) ${missing.map((r) => r.id).join(', ')}`,
       'InvalidResponse',
-      true,
     );
   }
   return parsed.data;

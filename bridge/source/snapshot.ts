@@ -1,9 +1,10 @@
 /**
  * Reads from one consistent etcd snapshot: the first chunk fixes the revision, later chunks read
- * at that revision. (etcd caps a transaction at 128 operations, so a large read takes chunks.)
+ * at that revision. (etcd caps a transaction at --max-txn-ops operations, 128 by default, so a
+ * large read takes chunks.)
  */
 import type { Etcd3, IRequestOp } from 'etcd3';
-import { MAX_TXN_OPS } from '../commit/committer.js';
+import { MAX_TXN_OPS } from '../etcd/ops.js';
 
 export interface SnapshotEntry {
   readonly value: Buffer;
@@ -15,11 +16,15 @@ export interface Snapshot {
   readonly entries: ReadonlyMap<string, SnapshotEntry | null>;
 }
 
-export async function readSnapshot(client: Etcd3, keys: readonly string[]): Promise<Snapshot> {
+export async function readSnapshot(
+  client: Etcd3,
+  keys: readonly string[],
+  maxOps: number = MAX_TXN_OPS,
+): Promise<Snapshot> {
   const unique = [...new Set(keys)];
   const entries = new Map<string, SnapshotEntry | null>();
   const chunks: string[][] = [];
-  for (let i = 0; i < unique.length; i += MAX_TXN_OPS) chunks.push(unique.slice(i, i + MAX_TXN_OPS));
+  for (let i = 0; i < unique.length; i += maxOps) chunks.push(unique.slice(i, i + maxOps));
   if (chunks.length === 0) chunks.push([]);
 
   const readChunk = async (chunk: string[], revision?: string) => {

@@ -1,7 +1,8 @@
 /**
  * One batch through a stage: every record gets a result or a failure, never both, never neither.
- * A TransformError is terminal for its record (`retryable: false`); any other error is a fault of
- * ours or of the runtime, reported as retryable so the bridge retries it before dead-lettering.
+ * A TransformError says whether a retry can help (`retryable`: never, for the input's own faults);
+ * any other error is a fault of ours or of the runtime, reported as retryable so the bridge retries
+ * it before dead-lettering.
  */
 import type { BatchItemFailure, StageRequest, StageResponse, StageResult } from '../contract.js';
 import { TransformError } from '../errors.js';
@@ -21,9 +22,7 @@ export function runStageBatch(stage: Stage, request: StageRequest): StageRespons
 }
 
 function toFailure(itemIdentifier: string, error: unknown): BatchItemFailure {
-  if (error instanceof TransformError) {
-    return { itemIdentifier, retryable: false, error: error.message, errorType: error.name };
-  }
   const err = error instanceof Error ? error : new Error(String(error));
-  return { itemIdentifier, retryable: true, error: err.message, errorType: err.name };
+  const retryable = error instanceof TransformError ? error.retryable : true;
+  return { itemIdentifier, retryable, error: err.message, errorType: err.name };
 }

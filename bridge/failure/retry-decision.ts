@@ -1,8 +1,11 @@
 /**
- * The retry policy, in one place: exponential backoff with full jitter, bounded by attempts and by
- * the record's age. Everything that fails asks `decideRetry` what to do next.
+ * What a record's failure leads to under its route's retry policy: another attempt after the
+ * backoff, or giving up (then the record is dead-lettered or its key blocks). Bounded by attempts
+ * and by the record's age; a terminal failure gives up at once.
  */
-import type { RetryPolicy } from '../shared/index.js';
+import type { RetryPolicy } from '../../shared/index.js';
+import { backoffDelay } from './backoff.js';
+import type { Verdict } from './classify.js';
 
 export interface AttemptState {
   /** Attempts made so far, the failed one included. */
@@ -18,27 +21,17 @@ export type RetryDecision =
 export function decideRetry(
   policy: RetryPolicy,
   state: AttemptState,
-  retryable: boolean,
+  verdict: Exclude<Verdict, 'fatal'>,
   now: number = Date.now(),
   random: () => number = Math.random,
 ): RetryDecision {
-  if (!retryable) return { action: 'give-up', reason: 'terminal error' };
+  if (verdict === 'terminal') return { action: 'give-up', reason: 'terminal error' };
   if (state.attempts >= policy.maxAttempts) {
     return { action: 'give-up', reason: `retries exhausted after ${state.attempts} attempts` };
   }
-  const delayMs = backoffDelay(policy, state.attempts, random);
+  const delayMs = backoffDelay({ ...policy, random }, state.attempts);
   if (now + delayMs - state.firstAttemptAt > policy.maxRecordAgeMs) {
     return { action: 'give-up', reason: `record older than maxRecordAgeMs (${policy.maxRecordAgeMs} ms)` };
   }
   return { action: 'retry', delayMs };
-}
-
-/** Full jitter: uniform in [0, min(max, initial × 2^(attempts-1))]. */
-export function backoffDelay(
-  policy: RetryPolicy,
-  attempts: number,
-  random: () => number = Math.random,
-): number {
-  const ceiling = Math.min(policy.maxDelayMs, policy.initialDelayMs * 2 ** Math.max(0, attempts - 1));
-  return Math.round(random() * ceiling);
 }

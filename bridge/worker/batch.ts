@@ -1,0 +1,98 @@
+/**
+ * One batch of a route: one snapshot read (each record's applied marker and what the route reads
+ * for it), the records already applied set aside, the rest built into contract records and sent to
+ * the function in one invocation. Returns each record's step result for `settle`; decides nothing.
+ */
+import type { StageRecord, StageRequest, StageResponse } from '../../shared/index.js';
+import { type Failure, failureOf, failureOfRecord } from '../failure/failure.js';
+import { buildStageRecord } from '../invoke/stage-record.js';
+import type { Snapshot } from '../source/snapshot.js';
+import type { WorkItem } from './item.js';
+import type { StepResult } from './settle.js';
+
+export interface BatchDeps {
+  readonly route: string;
+  readonly functionName: string;
+  readSnapshot(keys: readonly string[]): Promise<Snapshot>;
+  invoke(functionName: string, request: StageRequest): Promise<StageResponse>;
+  markerKey(item: WorkItem): string;
+  readKeys(item: WorkItem): readonly string[];
+  /** The invocation's outcome, for latency and error counts. */
+  onInvoked?(seconds: number, failure: Failure | undefined): void;
+}
+
+export interface ItemResult {
+  readonly item: WorkItem;
+  readonly result: StepResult;
+}
+
+export async function runBatch(items: readonly WorkItem[], deps: BatchDeps): Promise<ItemResult[]> {
+  // 1. One snapshot: each record's applied marker and the keys the route reads for it.
+  const readKeys = new Map(items.map((item) => [item, deps.readKeys(item)]));
+  let snapshot: Snapshot;
+  try {
+    snapshot = await deps.readSnapshot(
+      items.flatMap((item) => [deps.markerKey(item), ...readKeys.get(item)!]),
+    );
+  } catch (error) {
+    const failure = failureOf(error);
+    return items.map((item) => ({ item, result: { kind: 'failed', step: 'read', failure } }));
+  }
+
+  // 2. Set aside what is applied already; turn the rest into contract records.
+  const results: ItemResult[] = [];
+  const records: StageRecord[] = [];
+  const byId = new Map<string, WorkItem>();
+  for (const item of items) {
+    const marker = snapshot.entries.get(deps.markerKey(item)) ?? null;
+    item.markerModRevision = marker?.modRevision ?? '0';
+    if (marker && BigInt(marker.value.toString('utf8')) >= item.revision) {
+      results.push({ item, result: { kind: 'applied-already' } });
+      continue;
+    }
+    const id = String(records.length);
+    const built = buildStageRecord(
+      {
+        id,
+        type: item.type,
+        key: item.key,
+        value: item.value,
+        modRevision: item.revision.toString(),
+        readKeys: readKeys.get(item)!,
+      },
+      snapshot,
+    );
+    if (!built.ok) {
+      results.push({ item, result: { kind: 'failed', step: 'record', failure: built.failure } });
+      continue;
+    }
+    byId.set(id, item);
+    records.push(built.record);
+  }
+  if (records.length === 0) return results;
+
+  // 3. One invocation; each record's answer, or the invocation's failure for every one of them.
+  const started = performance.now();
+  const seconds = () => (performance.now() - started) / 1000;
+  let response: StageResponse;
+  try {
+    response = await deps.invoke(deps.functionName, { route: deps.route, records });
+  } catch (error) {
+    const failure = failureOf(error);
+    deps.onInvoked?.(seconds(), failure);
+    for (const item of byId.values())
+      results.push({ item, result: { kind: 'failed', step: 'invoke', failure } });
+    return results;
+  }
+  deps.onInvoked?.(seconds(), undefined);
+  for (const result of response.results) {
+    const item = byId.get(result.id);
+    if (item) results.push({ item, result: { kind: 'answered', mutations: result.mutations } });
+  }
+  for (const failure of response.batchItemFailures) {
+    const item = byId.get(failure.itemIdentifier);
+    if (item)
+      results.push({ item, result: { kind: 'failed', step: 'record', failure: failureOfRecord(failure) } });
+  }
+  return results;
+}

@@ -1,0 +1,44 @@
+/** A record the route holds: the source change and what the route has done with it so far. */
+import type { QueuedRecord } from '../queue/key-queue.js';
+
+export interface WorkItem extends QueuedRecord {
+  readonly type: 'put' | 'delete';
+  readonly value: Buffer | null;
+  /** Delivered by a resync (the checkpoint waits for every one of them). */
+  readonly fromResync: boolean;
+  /** When the bridge received it (ms since epoch), for lag in seconds. */
+  readonly receivedAt: number;
+  /** Failed for good on a route whose onFailure is `block`: the key waits on it. */
+  blocked: boolean;
+  attempts: number;
+  firstAttemptAt: number;
+  lastAttemptAt: number;
+  /** The applied marker's mod revision as the last batch read it ("0": no marker yet). */
+  markerModRevision: string;
+}
+
+export type SourceChange = Pick<WorkItem, 'key' | 'type' | 'value' | 'revision' | 'fromResync'>;
+
+export function newItem(change: SourceChange, now: number = Date.now()): WorkItem {
+  return {
+    ...change,
+    receivedAt: now,
+    blocked: false,
+    attempts: 0,
+    firstAttemptAt: 0,
+    lastAttemptAt: 0,
+    markerModRevision: '0',
+  };
+}
+
+/** A batch takes the item: one more attempt. */
+export function startAttempt(item: WorkItem, now: number): void {
+  item.attempts++;
+  if (item.firstAttemptAt === 0) item.firstAttemptAt = now;
+  item.lastAttemptAt = now;
+}
+
+/** The attempt failed for a reason that is not the record's (etcd did not answer): it does not count. */
+export function refundAttempt(item: WorkItem): void {
+  item.attempts = Math.max(0, item.attempts - 1);
+}

@@ -1,0 +1,453 @@
+/**
+ * One route at work: source (PrefixWatch, or a resync) → per-key queue → batch (snapshot read,
+ * invoke: `runBatch`) → `settle` → the outcome applied here, in one switch: commit, retry later,
+ * block, dead-letter (`dlq/delivery`), or stop the bridge.
+ *
+ * Its states and their transitions are in `state.ts`; the watch runs only while `watching`.
+ */
+import type { Etcd3 } from 'etcd3';
+import type { Mutation, Route } from '../../shared/index.js';
+import type { CommitOutcome, Committer } from '../commit/committer.js';
+import { deliverDeadLetter } from '../dlq/delivery.js';
+import type { DeadLetterSink } from '../dlq/sink.js';
+import { errorMessage, LeadershipLostError } from '../errors.js';
+import { BACKOFF, backoffDelay } from '../failure/backoff.js';
+import type { Failure } from '../failure/failure.js';
+import { failureOf } from '../failure/failure.js';
+import { FailureTally } from '../failure/tally.js';
+import type { Invoker } from '../invoke/invoker.js';
+import { RouteReads } from '../invoke/stage-record.js';
+import type { Keyspace } from '../keyspace.js';
+import { KeyQueue } from '../queue/key-queue.js';
+import { PrefixWatch, type SourceEvent, WatchState } from '../source/prefix-watch.js';
+import { readPrefix } from '../source/resync.js';
+import { readSnapshot } from '../source/snapshot.js';
+import { type ItemResult, runBatch } from './batch.js';
+import { newItem, refundAttempt, type SourceChange, startAttempt, type WorkItem } from './item.js';
+import { type Outcome, type StepResult, settle } from './settle.js';
+import { nextState, type WorkerEvent, WorkerState } from './state.js';
+import { newRouteStats, type RouteStats } from './stats.js';
+
+export interface RouteObserver {
+  invokeLatency?(route: string, seconds: number): void;
+  log?(level: 'info' | 'warn' | 'error', message: string, fields: Record<string, unknown>): void;
+}
+
+export interface RouteWorkerDeps {
+  readonly client: Etcd3;
+  readonly keyspace: Keyspace;
+  readonly invoker: Invoker;
+  readonly committer: Committer;
+  readonly deadLetters: DeadLetterSink;
+  readonly bridgeId: string;
+  readonly maxInFlight: number;
+  /** etcd's --max-txn-ops, for the snapshot's chunks; etcd's default when absent. */
+  readonly maxTxnOps?: number;
+  readonly observer?: RouteObserver;
+  /** Called once when the route can no longer work (leadership lost, a fatal failure). */
+  readonly onFatal: (error: Error) => void;
+}
+
+export class RouteWorker {
+  readonly stats: RouteStats = newRouteStats();
+  /** Failures by classification, for `etcd_bridge_failures_total`. */
+  readonly failures = new FailureTally();
+  private readonly queue = new KeyQueue<WorkItem>();
+  private readonly reads: RouteReads;
+  private readonly watch: PrefixWatch;
+  private current = WorkerState.Idle;
+  private activeBatches = 0;
+  /** Snapshot reads failed in a row: the read backoff grows with them. */
+  private readFailures = 0;
+  /** Records of a resync not finished yet: they arrive in key order, so the checkpoint waits. */
+  private resyncOutstanding = 0;
+  private pumpTimer: NodeJS.Timeout | undefined;
+  private readonly retryTimers = new Set<NodeJS.Timeout>();
+  private readonly stopping = new AbortController();
+  private readonly idleWaiters: Array<() => void> = [];
+  private readonly progressWaiters: Array<() => void> = [];
+
+  constructor(
+    readonly route: Route,
+    private readonly deps: RouteWorkerDeps,
+  ) {
+    this.reads = new RouteReads(route);
+    this.watch = new PrefixWatch(deps.client, this.reads.pattern.prefix, {
+      onEvents: (events) => this.onEvents(events),
+      onCompacted: (compactRevision) =>
+        void this.resync(`start revision compacted (compact revision ${compactRevision})`),
+      onStateChange: (state, error) => {
+        if (error !== undefined)
+          this.log('warn', 'watch interrupted; resuming from own revision', {
+            state,
+            error: errorMessage(error),
+          });
+      },
+    });
+  }
+
+  get state(): WorkerState {
+    return this.current;
+  }
+
+  get prefix(): string {
+    return this.reads.pattern.prefix;
+  }
+
+  get held(): number {
+    return this.queue.size;
+  }
+
+  get inFlightBatches(): number {
+    return this.activeBatches;
+  }
+
+  get watchState(): WatchState {
+    return this.watch.state;
+  }
+
+  get watchReconnects(): number {
+    return this.watch.reconnects;
+  }
+
+  /** Every revision up to this is handled (committed, skipped, filtered or dead-lettered). */
+  get handledThrough(): bigint {
+    return this.queue.lowWatermark();
+  }
+
+  /** Revisions behind the etcd head; 0 for a route that holds nothing and is watching live. */
+  lagRevisions(head: bigint): bigint {
+    if (this.queue.size === 0 && this.watch.state === WatchState.Watching) return 0n;
+    const lag = head - this.handledThrough;
+    return lag > 0n ? lag : 0n;
+  }
+
+  /** Seconds the oldest held record has waited; 0 when nothing is held. */
+  lagSeconds(now = Date.now()): number {
+    const oldest = this.queue.oldest();
+    return oldest ? (now - oldest.receivedAt) / 1000 : 0;
+  }
+
+  start(fromRevision: bigint): void {
+    this.queue.observe(fromRevision - 1n);
+    this.transition('start', fromRevision);
+  }
+
+  /** Stop taking new changes; batches in flight finish. */
+  stop(): void {
+    this.transition('stop');
+  }
+
+  /** Resolves when no batch is in flight (and, unless stopped, nothing is held). */
+  idle(): Promise<void> {
+    if (this.isIdle()) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  isIdle(): boolean {
+    if (this.activeBatches > 0) return false;
+    return (
+      this.current === WorkerState.Stopped ||
+      (this.queue.size === 0 && this.current !== WorkerState.Resyncing)
+    );
+  }
+
+  /** The checkpoint this route may record once `finishing` are committed. */
+  checkpointFor(finishing: ReadonlySet<object>): bigint | undefined {
+    if (this.resyncOutstanding > 0 || this.current === WorkerState.Resyncing) return undefined;
+    return this.queue.lowWatermarkWithout(finishing as ReadonlySet<WorkItem>);
+  }
+
+  /** Read the prefix at the current revision and deliver every key as a put, then watch on. */
+  async resync(reason: string): Promise<void> {
+    if (!this.transition('resync')) return;
+    this.stats.resyncs++;
+    this.log('warn', 'resync', { reason });
+    let at: bigint | undefined;
+    try {
+      at = await readPrefix({
+        client: this.deps.client,
+        prefix: this.prefix,
+        signal: this.stopping.signal,
+        waitForRoom: () => this.roomForMore(),
+        deliver: (kv) => {
+          this.resyncOutstanding++;
+          this.push({
+            key: kv.key.toString('utf8'),
+            type: 'put',
+            value: Buffer.from(kv.value),
+            revision: BigInt(kv.mod_revision),
+            fromResync: true,
+          });
+        },
+        onRetry: (error, classification, delayMs) => {
+          this.failures.count(classification);
+          this.log('warn', 'resync read failed; trying again', { error: errorMessage(error), delayMs });
+        },
+      });
+    } catch (error) {
+      this.fatal(failureOf(error));
+      return;
+    }
+    if (at === undefined) return; // stopped meanwhile
+    this.queue.observe(at);
+    this.log('info', 'resync read the prefix', { revision: at.toString() });
+    this.transition('resynced', at + 1n);
+    this.schedulePump();
+  }
+
+  /**
+   * The one place the state changes, with what each state means for the watch. Returns false when
+   * the event means nothing in the current state (a second resync, a stop after a stop).
+   */
+  private transition(event: WorkerEvent, watchFrom?: bigint): boolean {
+    const next = nextState(this.current, event);
+    if (next === undefined) return false;
+    this.current = next;
+    switch (next) {
+      case WorkerState.Watching:
+        this.watch.start(watchFrom ?? this.watch.nextRevision);
+        break;
+      case WorkerState.Paused:
+      case WorkerState.Resyncing:
+        this.watch.stop();
+        break;
+      case WorkerState.Stopped:
+        this.watch.stop();
+        this.stopping.abort();
+        clearTimeout(this.pumpTimer);
+        for (const timer of this.retryTimers) clearTimeout(timer);
+        this.retryTimers.clear();
+        this.notifyIdle();
+        break;
+      case WorkerState.Idle:
+        break;
+    }
+    return true;
+  }
+
+  private onEvents(events: SourceEvent[]): void {
+    for (const event of events) {
+      if (this.route.eventTypes.includes(event.type)) this.push({ ...event, fromResync: false });
+      else this.queue.observe(event.revision);
+    }
+    // Back-pressure: stop the watch; it resumes from its own revision, nothing is buffered.
+    if (this.queue.retained >= this.deps.maxInFlight) this.transition('full');
+    this.schedulePump();
+  }
+
+  private push(change: SourceChange): void {
+    this.stats.received++;
+    this.queue.push(newItem(change));
+  }
+
+  private schedulePump(): void {
+    if (this.pumpTimer || this.current === WorkerState.Stopped) return;
+    if (this.queue.readyCount >= this.route.batchSize || this.route.batchWindowMs === 0) {
+      this.pump();
+      return;
+    }
+    this.pumpTimer = setTimeout(() => {
+      this.pumpTimer = undefined;
+      this.pump();
+    }, this.route.batchWindowMs);
+  }
+
+  private pump(): void {
+    while (
+      this.current !== WorkerState.Stopped &&
+      this.activeBatches < this.route.concurrency &&
+      this.queue.readyCount > 0
+    ) {
+      const items = this.queue.take(this.route.batchSize);
+      if (items.length === 0) break;
+      this.activeBatches++;
+      this.stats.batches++;
+      void this.processBatch(items).finally(() => {
+        this.activeBatches--;
+        this.afterProgress();
+      });
+    }
+  }
+
+  private afterProgress(): void {
+    if (this.current === WorkerState.Paused && this.queue.retained <= this.deps.maxInFlight / 2) {
+      this.transition('drained');
+    }
+    for (const waiter of this.progressWaiters.splice(0)) waiter();
+    this.schedulePump();
+    if (this.isIdle()) this.notifyIdle();
+  }
+
+  /** Bounded memory for a resync: resolves once the queue has room (or the route stopped). */
+  private async roomForMore(): Promise<void> {
+    while (this.queue.size >= this.deps.maxInFlight && this.current !== WorkerState.Stopped) {
+      await new Promise<void>((resolve) => this.progressWaiters.push(resolve));
+    }
+  }
+
+  private async processBatch(items: WorkItem[]): Promise<void> {
+    const now = Date.now();
+    for (const item of items) startAttempt(item, now);
+    const results = await runBatch(items, {
+      route: this.route.name,
+      functionName: this.route.function,
+      readSnapshot: (keys) => readSnapshot(this.deps.client, keys, this.deps.maxTxnOps),
+      invoke: (functionName, request) => this.deps.invoker.invoke(functionName, request),
+      markerKey: (item) => this.markerKey(item),
+      readKeys: (item) => this.reads.keysFor(item.key),
+      onInvoked: (seconds, failure) => {
+        if (failure) this.stats.invokeErrors++;
+        else this.deps.observer?.invokeLatency?.(this.route.name, seconds);
+      },
+    });
+    const readFailed = results.some(({ result }) => result.kind === 'failed' && result.step === 'read');
+    this.readFailures = readFailed ? this.readFailures + 1 : 0;
+    if (readFailed) this.log('warn', 'snapshot read failed', { error: firstFailure(results)?.message });
+    await Promise.all(results.map(({ item, result }) => this.handle(item, result)));
+  }
+
+  /** Settle the record's step result and act on the outcome, until the record is done or waits. */
+  private async handle(item: WorkItem, first: StepResult): Promise<void> {
+    for (let result: StepResult | undefined = first; result !== undefined; ) {
+      if (result.kind === 'failed') this.failures.count(result.failure);
+      const outcome = settle(result, {
+        route: this.route,
+        item,
+        now: Date.now(),
+        readRetryDelayMs: backoffDelay(BACKOFF.read, this.readFailures),
+      });
+      result = await this.apply(item, outcome);
+    }
+  }
+
+  /** The one switch over a settled outcome; returns the next step's result, if there is a next step. */
+  private async apply(item: WorkItem, outcome: Outcome): Promise<StepResult | undefined> {
+    switch (outcome.kind) {
+      case 'finish':
+        this.stats[outcome.as]++;
+        this.finish(item);
+        return undefined;
+      case 'commit':
+        return this.commit(item, outcome.mutations);
+      case 'retry':
+        if (outcome.counted) this.stats.retries++;
+        else refundAttempt(item);
+        this.retryLater(item, outcome.delayMs);
+        return undefined;
+      case 'block':
+        if (!item.blocked) this.stats.blocked++;
+        item.blocked = true;
+        this.log('error', 'record failed for good; key blocked (route onFailure = block)', {
+          key: item.key,
+          revision: item.revision.toString(),
+          errorType: outcome.failure.errorType,
+          error: outcome.failure.message,
+        });
+        this.retryLater(item, outcome.delayMs);
+        return undefined;
+      case 'dead-letter':
+        return this.deadLetter(item, outcome.failure, outcome.reason);
+      case 'leave':
+        return undefined;
+      case 'stop':
+        this.fatal(outcome.failure);
+        return undefined;
+    }
+  }
+
+  private async commit(item: WorkItem, mutations: readonly Mutation[]): Promise<StepResult> {
+    try {
+      return { kind: 'committed', outcome: await this.submit(item, mutations) };
+    } catch (error) {
+      return { kind: 'failed', step: 'commit', failure: failureOf(error) };
+    }
+  }
+
+  private async deadLetter(item: WorkItem, failure: Failure, reason: string): Promise<StepResult> {
+    try {
+      const outcome = await deliverDeadLetter(
+        {
+          route: this.route.name,
+          key: item.key,
+          type: item.type,
+          modRevision: item.revision,
+          value: item.value,
+          errorType: failure.errorType,
+          errorMessage: `${failure.message} (${reason})`,
+          attempts: item.attempts,
+          firstAttemptAt: item.firstAttemptAt,
+          lastAttemptAt: item.lastAttemptAt,
+          bridgeId: this.deps.bridgeId,
+        },
+        {
+          sink: this.deps.deadLetters,
+          commit: (entry) => this.submit(item, [], entry),
+          log: (level, message, fields) => this.log(level, message, fields),
+          signal: this.stopping.signal,
+        },
+      );
+      return outcome === 'interrupted' ? { kind: 'interrupted' } : { kind: 'dead-lettered', outcome };
+    } catch (error) {
+      return { kind: 'failed', step: 'dead-letter', failure: failureOf(error) };
+    }
+  }
+
+  /** The record's outputs (or its dead-letter entry) with its applied marker, through the committer. */
+  private submit(
+    item: WorkItem,
+    mutations: readonly Mutation[],
+    deadLetter?: { readonly key: string; readonly value: string },
+  ): Promise<CommitOutcome> {
+    return this.deps.committer.submit({
+      route: this.route.name,
+      sourceKey: item.key,
+      revision: item.revision,
+      markerKey: this.markerKey(item),
+      markerModRevision: item.markerModRevision,
+      mutations,
+      ...(deadLetter ? { deadLetter } : {}),
+      item,
+    });
+  }
+
+  private retryLater(item: WorkItem, delayMs: number): void {
+    const timer = setTimeout(() => {
+      this.retryTimers.delete(timer);
+      if (this.current === WorkerState.Stopped) return;
+      this.queue.release(item);
+      this.schedulePump();
+    }, delayMs);
+    this.retryTimers.add(timer);
+  }
+
+  private finish(item: WorkItem): void {
+    this.queue.complete(item);
+    if (item.fromResync) this.resyncOutstanding--;
+  }
+
+  private markerKey(item: WorkItem): string {
+    return this.deps.keyspace.applied(this.route.name, item.key);
+  }
+
+  private fatal(failure: Failure): void {
+    const error = failure.error instanceof Error ? failure.error : new Error(failure.message);
+    if (!(error instanceof LeadershipLostError))
+      this.log('error', 'route stops', { error: failure.message, reason: failure.reason });
+    this.stop();
+    this.deps.onFatal(error);
+  }
+
+  private notifyIdle(): void {
+    for (const waiter of this.idleWaiters.splice(0)) waiter();
+  }
+
+  private log(level: 'info' | 'warn' | 'error', message: string, fields: Record<string, unknown>): void {
+    this.deps.observer?.log?.(level, message, { route: this.route.name, ...fields });
+  }
+}
+
+function firstFailure(results: readonly ItemResult[]): Failure | undefined {
+  for (const { result } of results) if (result.kind === 'failed') return result.failure;
+  return undefined;
+}

@@ -1,0 +1,29 @@
+/** What a route has done since the bridge started: counters for status and /metrics. */
+export interface RouteStats {
+  received: number;
+  committed: number;
+  skipped: number;
+  /** Records whose function answer had nothing to write. */
+  noop: number;
+  retries: number;
+  deadLettered: number;
+  blocked: number;
+  resyncs: number;
+  batches: number;
+  invokeErrors: number;
+}
+
+export function newRouteStats(): RouteStats {
+  return {
+    received: 0,
+    committed: 0,
+    skipped: 0,
+    noop: 0,
+    retries: 0,
+    deadLettered: 0,
+    blocked: 0,
+    resyncs: 0,
+    batches: 0,
+    invokeErrors: 0,
+  };
+}
