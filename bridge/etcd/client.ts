@@ -1,22 +1,51 @@
-/** The etcd client the bridge and its CLI use: endpoints, TLS and auth from the config. */
-import { readFileSync } from 'node:fs';
-import { isIP } from 'node:net';
-import { connect as tlsConnect } from 'node:tls';
+/**
+ * The etcd client the bridge and its CLI use: endpoints, TLS and auth from the etcd part of the
+ * configuration. `createEtcdClient` returns a `BridgeEtcd`: an ordinary `Etcd3` for unary calls
+ * (etcd3's pool spreads them over the endpoints and retries on another one) that also carries one
+ * stream connection per endpoint (`endpoints`), for the watches and the leader's lease keep-alive,
+ * which must choose their member themselves.
+ */
+import { InterceptingCall, type Interceptor } from '@grpc/grpc-js';
 import { ConsecutiveBreaker, circuitBreaker, handleWhen } from 'cockatiel';
-import {
-  Etcd3,
-  EtcdAuthenticationFailedError,
-  EtcdPermissionDeniedError,
-  GRPCUnavailableError,
-  type IOptions,
-  isRecoverableError,
-} from 'etcd3';
-import type { BridgeConfig } from '../config.js';
-import { ConfigError, errorMessage } from '../errors.js';
+import { Etcd3, type IOptions, isRecoverableError } from 'etcd3';
+import { ConfigError } from '../errors.js';
+import { EndpointStreams } from './endpoint-streams.js';
+import { type EtcdConnectionConfig, readTlsMaterial } from './tls-material.js';
 
-export function createEtcdClient(config: BridgeConfig['etcd']): Etcd3 {
+// The diagnosis lives in its own module; re-exported for the commands that import it from here.
+export { explainEtcdFailure } from './tls-diagnosis.js';
+export type { EtcdConnectionConfig } from './tls-material.js';
+
+/**
+ * gRPC keepalive: a ping every 10 s, 5 s to answer. etcd's `--grpc-keepalive-min-time` is 5 s and
+ * its gRPC server counts a ping that arrives sooner than that after the previous one as a strike
+ * (three strikes: GOAWAY "too_many_pings"). A client ping period of exactly 5 s leaves no margin for
+ * a ping delayed in flight followed by one on time, so the period is twice the minimum. A dead
+ * connection is still noticed within 15 s by gRPC, and much sooner by the bridge's own stream checks
+ * (the watch's progress probe, the keep-alive's answer deadline).
+ */
+export const GRPC_KEEPALIVE = { 'grpc.keepalive_time_ms': 10_000, 'grpc.keepalive_timeout_ms': 5_000 };
+
+/**
+ * gRPC metadata `hasleader: true` on every call (etcd's `rpctypes.MetadataRequireLeaderKey`, what the
+ * Go client's `WithRequireLeader` sets). A member that has lost its raft leader then refuses the call
+ * at once with "etcdserver: no leader" (UNAVAILABLE, so etcd3's pool retries on another endpoint)
+ * instead of holding it until its 7 s request timeout, and it cancels such a stream after three
+ * election timeouts without a leader (etcd's `monitorLeader` in v3rpc/interceptor.go), which is how a
+ * watch or keep-alive on a member cut off from its peers finds out.
+ */
+export const requireLeader: Interceptor = (options, nextCall) =>
+  new InterceptingCall(nextCall(options), {
+    start(metadata, listener, next) {
+      metadata.set('hasleader', 'true');
+      next(metadata, listener);
+    },
+  });
+
+/** The etcd3 options for these endpoints (all of them, or one for a per-endpoint stream client). */
+export function etcdClientOptions(config: EtcdConnectionConfig): IOptions {
   const options: IOptions = {
-    hosts: config.endpoints,
+    hosts: [...config.endpoints],
     // A unary call against an etcd that is gone must fail (and be retried) rather than hang.
     defaultCallOptions: (context) =>
       context.isStream ? {} : { deadline: Date.now() + config.callTimeoutMs },
@@ -29,12 +58,9 @@ export function createEtcdClient(config: BridgeConfig['etcd']): Etcd3 {
           breaker: new ConsecutiveBreaker(3),
         }),
     },
-    // Notice a silent network cut (no RST): etcd permits a keepalive ping every 5 s by default.
-    grpcOptions: { 'grpc.keepalive_time_ms': 5_000, 'grpc.keepalive_timeout_ms': 3_000 },
+    grpcOptions: { ...GRPC_KEEPALIVE, interceptors: [requireLeader] },
   };
-  const ca = pem(config.caPem, config.caFile, 'etcd.caFile');
-  const cert = pem(config.certPem, config.certFile, 'etcd.certFile');
-  const key = pem(config.keyPem, config.keyFile, 'etcd.keyFile');
+  const { ca, cert, key } = readTlsMaterial(config);
   if (ca || cert || key) {
     if (config.endpoints.some((url) => url.startsWith('http://'))) {
       throw new ConfigError('etcd.endpoints: TLS material is set but an endpoint is http://; use https://');
@@ -46,166 +72,25 @@ export function createEtcdClient(config: BridgeConfig['etcd']): Etcd3 {
     };
   }
   if (config.username) options.auth = { username: config.username, password: config.password ?? '' };
-  return new Etcd3(options);
+  return options;
 }
 
-function pem(text: string | undefined, file: string | undefined, field: string): Buffer | undefined {
-  if (text) return Buffer.from(text, 'utf8');
-  if (!file) return undefined;
-  try {
-    return readFileSync(file);
-  } catch (error) {
-    throw new ConfigError(`${field} ${file}: ${errorMessage(error)}`);
+/** An Etcd3 that also holds one stream connection per endpoint; closing it closes both. */
+export class BridgeEtcd extends Etcd3 {
+  readonly endpoints: EndpointStreams;
+
+  constructor(config: EtcdConnectionConfig) {
+    const options = etcdClientOptions(config);
+    super(options);
+    this.endpoints = new EndpointStreams(options);
+  }
+
+  override close(): void {
+    super.close();
+    this.endpoints.close();
   }
 }
 
-/**
- * What went wrong connecting to etcd, in words an operator can act on: `error` (as Bridge.start or a
- * command got it) followed by a diagnosis naming the setting at fault.
- *
- * Why: gRPC reports every TLS failure (a server certificate our CA did not sign, a client
- * certificate etcd refuses, plaintext against a TLS port) as "14 UNAVAILABLE: No connection
- * established. Last error: null", which names nothing. So on UNAVAILABLE each endpoint is probed
- * with a TLS handshake of its own, with the same CA, certificate and key, and what that handshake
- * says is reported. Never includes the password or key material, only setting names and the user.
- */
-export async function explainEtcdFailure(config: BridgeConfig['etcd'], error: unknown): Promise<string> {
-  const message = errorMessage(error);
-  const cause = rootCause(error);
-  const who = config.username === undefined ? 'no etcd.username' : `user ${JSON.stringify(config.username)}`;
-  if (cause instanceof EtcdAuthenticationFailedError) {
-    return `${message} (authentication failed for ${who}: wrong etcd.username or etcd.password)`;
-  }
-  if (cause instanceof EtcdPermissionDeniedError || /user name is empty|user name not found/.test(message)) {
-    return config.username === undefined
-      ? `${message} (etcd requires authentication: set etcd.username and etcd.password)`
-      : `${message} (permission denied for ${who}: its role must grant the pipeline's prefixes and /_etcd-bridge/)`;
-  }
-  if (!(cause instanceof GRPCUnavailableError)) return message;
-  let material: TlsMaterial;
-  try {
-    material = {
-      ca: pem(config.caPem, config.caFile, 'etcd.caFile'),
-      cert: pem(config.certPem, config.certFile, 'etcd.certFile'),
-      key: pem(config.keyPem, config.keyFile, 'etcd.keyFile'),
-      caSetting: config.caPem ? 'etcd.caPem' : config.caFile ? 'etcd.caFile' : undefined,
-      certSetting: config.certPem ? 'etcd.certPem' : config.certFile ? 'etcd.certFile' : undefined,
-    };
-  } catch (fileError) {
-    return `${message} (${errorMessage(fileError)})`;
-  }
-  const findings = await Promise.all(config.endpoints.map((endpoint) => probeEndpoint(endpoint, material)));
-  const found = findings.filter((f): f is string => f !== undefined);
-  return found.length === 0 ? message : `${message} (${found.join('; ')})`;
-}
-
-function rootCause(error: unknown): unknown {
-  let current = error;
-  for (let i = 0; i < 5 && current instanceof Error && current.cause !== undefined; i++)
-    current = current.cause;
-  return current;
-}
-
-interface TlsMaterial {
-  ca: Buffer | undefined;
-  cert: Buffer | undefined;
-  key: Buffer | undefined;
-  caSetting: string | undefined;
-  certSetting: string | undefined;
-}
-
-const UNTRUSTED_SERVER = new Set([
-  'SELF_SIGNED_CERT_IN_CHAIN',
-  'DEPTH_ZERO_SELF_SIGNED_CERT',
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-  'UNABLE_TO_GET_ISSUER_CERT',
-  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
-  'CERT_SIGNATURE_FAILURE',
-]);
-
-/** A TLS handshake (and one HTTP request over it) against one endpoint; undefined when all is well. */
-function probeEndpoint(
-  endpoint: string,
-  material: TlsMaterial,
-  timeoutMs = 3_000,
-): Promise<string | undefined> {
-  let url: URL;
-  try {
-    url = new URL(endpoint);
-  } catch {
-    return Promise.resolve(undefined);
-  }
-  const secure = url.protocol === 'https:';
-  const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
-  const port = Number(url.port || 2379);
-  const where = `${host}:${port}`;
-  return new Promise((resolve) => {
-    let settled = false;
-    const done = (finding: string | undefined): void => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      socket.destroy();
-      resolve(finding);
-    };
-    const socket = tlsConnect({
-      host,
-      port,
-      // An IP address is checked against the certificate's IP SANs; SNI takes host names only.
-      ...(isIP(host) ? {} : { servername: host }),
-      ALPNProtocols: ['http/1.1'],
-      // Against http:// we only ask whether the port speaks TLS at all.
-      rejectUnauthorized: secure,
-      ...(secure && material.ca ? { ca: material.ca } : {}),
-      ...(secure && material.cert ? { cert: material.cert } : {}),
-      ...(secure && material.key ? { key: material.key } : {}),
-    });
-    const timer = setTimeout(() => done(undefined), timeoutMs);
-    socket.once('secureConnect', () => {
-      if (!secure) {
-        done(
-          `${endpoint} serves TLS: use https:// (with etcd.caFile, and etcd.certFile/keyFile if etcd asks for a client certificate)`,
-        );
-        return;
-      }
-      // With TLS 1.3 the server judges our certificate after our side of the handshake is done:
-      // its verdict arrives as an alert on the first read. A response means TLS is fine.
-      socket.write(`GET /health HTTP/1.1\r\nHost: ${where}\r\nConnection: close\r\n\r\n`);
-    });
-    socket.once('data', () => done(undefined));
-    socket.once('error', (tlsError: NodeJS.ErrnoException) =>
-      done(secure ? classify(tlsError, where, material) : undefined),
-    );
-    socket.once('close', () =>
-      done(
-        secure
-          ? `${where} closed the connection after the TLS handshake (does etcd accept ${material.certSetting ?? 'a missing client certificate'}?)`
-          : undefined,
-      ),
-    );
-  });
-}
-
-function classify(error: NodeJS.ErrnoException, where: string, material: TlsMaterial): string {
-  const code = error.code ?? '';
-  const ca = material.caSetting ?? "the system's CAs (etcd.caFile is not set)";
-  if (code === 'ECONNREFUSED') return `nothing accepts connections at ${where}`;
-  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return `cannot resolve the host of ${where}`;
-  if (UNTRUSTED_SERVER.has(code))
-    return `TLS: etcd's server certificate at ${where} is not signed by a CA in ${ca} (${code})`;
-  if (code === 'CERT_HAS_EXPIRED' || code === 'CERT_NOT_YET_VALID')
-    return `TLS: etcd's server certificate at ${where} is not valid now (${code})`;
-  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID')
-    return `TLS: etcd's server certificate does not name ${where}: ${error.message}`;
-  if (/CERTIFICATE_REQUIRED/.test(code) || (material.cert === undefined && /ALERT/.test(code)))
-    return `TLS: etcd at ${where} requires a client certificate: set etcd.certFile and etcd.keyFile (${code})`;
-  if (
-    /ALERT_(BAD_CERTIFICATE|UNKNOWN_CA|CERTIFICATE_UNKNOWN|UNSUPPORTED_CERTIFICATE|CERTIFICATE_EXPIRED|DECRYPT_ERROR)/.test(
-      code,
-    )
-  )
-    return `TLS: etcd at ${where} refused the client certificate in ${material.certSetting ?? 'the config'}: not signed by a CA etcd trusts, or not for client auth (${code})`;
-  if (/WRONG_VERSION_NUMBER|PACKET_LENGTH_TOO_LONG|UNKNOWN_PROTOCOL/.test(code))
-    return `${where} does not speak TLS: use http:// (and no TLS settings) for it`;
-  return `TLS handshake with ${where} failed: ${code ? `${code}: ` : ''}${error.message}`;
+export function createEtcdClient(config: EtcdConnectionConfig): BridgeEtcd {
+  return new BridgeEtcd(config);
 }

@@ -14,8 +14,15 @@
  * revision, so the events of a fragment's last revision are held back until that revision is known
  * to be whole: the listener still gets each revision in one piece, and `nextRevision` never passes a
  * revision delivered only in part (a checkpoint or a resume from it would lose the rest).
+ *
+ * A member that is alive but no use must be left too. The stream asks for a leader (`hasleader`),
+ * so a member cut off from its peers cancels it ("etcdserver: no leader"); a connection that went
+ * silent (a blackhole) is found by asking etcd for a progress notification whenever the stream has
+ * been quiet for a while: no answer in time counts as a break. After any break the watch reconnects
+ * to the NEXT endpoint, not the same one.
  */
 import type { Etcd3, IWatchResponse } from 'etcd3';
+import { closeStream, type StreamSource, streamsOf, type WatchStream } from '../etcd/endpoint-streams.js';
 import { prefixRangeEnd } from '../etcd/ops.js';
 
 export interface SourceEvent {
@@ -42,17 +49,22 @@ export interface PrefixWatchListener {
   onStateChange?(state: WatchState, error?: unknown): void;
 }
 
-interface WatchStream {
-  write(item: object): void;
-  cancel(): void;
-  on(event: 'data', fn: (res: IWatchResponse) => void): unknown;
-  on(event: 'error', fn: (err: Error) => void): unknown;
-  on(event: 'end', fn: () => void): unknown;
+export interface PrefixWatchTiming {
+  /** How long the stream may be quiet before etcd is asked for a progress notification. */
+  probeAfterMs: number;
+  /** How long etcd has to answer it (with anything) before the stream counts as broken. */
+  probeTimeoutMs: number;
+  /** How long etcd has to confirm a watch request. */
+  createdTimeoutMs: number;
 }
 
+const DEFAULT_TIMING: PrefixWatchTiming = {
+  probeAfterMs: 3_000,
+  probeTimeoutMs: 3_000,
+  createdTimeoutMs: 5_000,
+};
 const MIN_BACKOFF_MS = 50;
 const MAX_BACKOFF_MS = 2_000;
-const CREATED_TIMEOUT_MS = 5_000;
 
 export class PrefixWatch {
   private stateValue = WatchState.Idle;
@@ -64,16 +76,35 @@ export class PrefixWatch {
   private backoffMs = MIN_BACKOFF_MS;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private createdTimer: NodeJS.Timeout | undefined;
+  private livenessTimer: NodeJS.Timeout | undefined;
+  /** When the stream last said anything, and when a progress probe went out unanswered. */
+  private lastHeardAt = 0;
+  private probeSentAt: number | undefined;
+  private readonly streams: StreamSource;
+  private readonly timing: PrefixWatchTiming;
+  /** The endpoint (index into the client's endpoints) the stream uses or will use next. */
+  private endpointIndex: number;
   private readonly decoder = new TextDecoder();
   /** Events of the revision a fragment ended with, held back until the rest of it has come. */
   private heldBack: SourceEvent[] = [];
   reconnects = 0;
 
   constructor(
-    private readonly client: Etcd3,
+    source: Etcd3 | StreamSource,
     private readonly prefix: string,
     private readonly listener: PrefixWatchListener,
-  ) {}
+    timing: Partial<PrefixWatchTiming> = {},
+  ) {
+    this.streams = 'describe' in source ? source : streamsOf(source);
+    this.timing = { ...DEFAULT_TIMING, ...timing };
+    // Spread the bridges' streams over the members rather than all on the first.
+    this.endpointIndex = Math.floor(Math.random() * this.streams.size);
+  }
+
+  /** The endpoint the watch uses (or will use on its next connect). */
+  get endpoint(): string {
+    return this.streams.describe(this.endpointIndex);
+  }
 
   get state(): WatchState {
     return this.stateValue;
@@ -99,19 +130,16 @@ export class PrefixWatch {
   private stopStream(): void {
     this.generation++;
     clearTimeout(this.createdTimer);
+    clearInterval(this.livenessTimer);
+    this.livenessTimer = undefined;
+    this.probeSentAt = undefined;
     // Not delivered, so `next` is still at their revision: a new stream sends them again, whole.
     this.heldBack = [];
     clearTimeout(this.reconnectTimer);
     this.reconnectTimer = undefined;
     const stream = this.stream;
     this.stream = undefined;
-    if (stream) {
-      try {
-        stream.cancel();
-      } catch {
-        // Already broken: nothing to cancel.
-      }
-    }
+    if (stream) closeStream(stream);
   }
 
   private async connect(): Promise<void> {
@@ -119,18 +147,21 @@ export class PrefixWatch {
     this.setState(WatchState.Connecting);
     let stream: WatchStream;
     try {
-      stream = (await this.client.watchClient.watch()) as unknown as WatchStream;
+      stream = await this.streams.watch(this.endpointIndex);
     } catch (error) {
       if (generation === this.generation) this.broken(error);
       return;
     }
     if (generation !== this.generation) {
-      stream.cancel();
+      closeStream(stream);
       return;
     }
     this.stream = stream;
     stream.on('data', (res) => {
-      if (generation === this.generation) this.onResponse(res);
+      if (generation !== this.generation) return;
+      this.lastHeardAt = Date.now();
+      this.probeSentAt = undefined;
+      this.onResponse(res);
     });
     stream.on('error', (error) => {
       if (generation === this.generation) this.broken(error);
@@ -140,11 +171,12 @@ export class PrefixWatch {
     });
     // A stream that never confirms the watch (etcd restarting, a half-open connection) must not
     // hold the route forever: without a `created` answer in time, it counts as broken.
+    const { createdTimeoutMs } = this.timing;
     this.createdTimer = setTimeout(() => {
       if (generation === this.generation && this.stateValue !== WatchState.Watching) {
-        this.broken(new Error(`no answer to the watch request within ${CREATED_TIMEOUT_MS} ms`));
+        this.broken(new Error(`no answer to the watch request within ${createdTimeoutMs} ms`));
       }
-    }, CREATED_TIMEOUT_MS);
+    }, createdTimeoutMs);
     stream.write({
       create_request: {
         key: Buffer.from(this.prefix, 'utf8'),
@@ -170,6 +202,7 @@ export class PrefixWatch {
     if (res.created) {
       clearTimeout(this.createdTimer);
       this.backoffMs = MIN_BACKOFF_MS;
+      this.startLivenessCheck();
       this.setState(WatchState.Watching);
     }
     if (res.events.length === 0) return;
@@ -202,9 +235,44 @@ export class PrefixWatch {
     if (events.length > 0) this.listener.onEvents(events);
   }
 
-  private broken(error: unknown): void {
+  /**
+   * A quiet stream is asked for a progress notification (etcd answers one with an empty response,
+   * also on an idle watch); a stream that stays silent after that is taken for dead.
+   */
+  private startLivenessCheck(): void {
+    const generation = this.generation;
+    const { probeAfterMs, probeTimeoutMs } = this.timing;
+    this.lastHeardAt = Date.now();
+    clearInterval(this.livenessTimer);
+    this.livenessTimer = setInterval(
+      () => {
+        if (generation !== this.generation || this.stream === undefined) return;
+        const now = Date.now();
+        if (this.probeSentAt !== undefined) {
+          if (now - this.probeSentAt >= probeTimeoutMs)
+            this.broken(new Error(`no answer to a progress request within ${probeTimeoutMs} ms`));
+          return;
+        }
+        if (now - this.lastHeardAt >= probeAfterMs) {
+          this.probeSentAt = now;
+          this.stream.write({ progress_request: {} });
+        }
+      },
+      Math.max(10, Math.min(probeAfterMs, probeTimeoutMs) / 3),
+    );
+    this.livenessTimer.unref();
+  }
+
+  private broken(cause: unknown): void {
+    const failed = this.streams.describe(this.endpointIndex);
     this.stopStream();
     this.reconnects++;
+    // The member may be the trouble (no leader, gone, silent): go on with the next one.
+    this.endpointIndex = this.streams.next(this.endpointIndex);
+    const error =
+      this.streams.size > 1
+        ? new Error(`${failed}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause })
+        : cause;
     this.setState(WatchState.Backoff, error);
     const generation = this.generation;
     const delay = Math.round(this.backoffMs * (0.5 + Math.random() / 2));
