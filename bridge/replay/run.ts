@@ -10,6 +10,7 @@ import { parseBridgeConfig } from '../config.js';
 import { EmbeddedEtcd } from '../etcd/embedded-etcd.js';
 import { headRevision } from '../etcd/head.js';
 import { BOOKKEEPING_ROOT } from '../keyspace.js';
+import type { FunctionHost } from '../lambda-endpoint/function-host.js';
 import { startLambdaEndpoint } from '../lambda-endpoint/server.js';
 import { type BridgeLogger, silentLogger } from '../log.js';
 import { loadStageHandler, STAGE_NAMES } from '../stages.js';
@@ -23,6 +24,8 @@ export interface ReplayOptions {
   /** An etcd to replay against; default: a private one on a free port with a temporary data dir. */
   readonly etcdUrl?: string;
   readonly invoke: 'inprocess' | 'lambda';
+  /** With `lambda`: what runs the functions behind the endpoint (`--runtime ric`); default in-process. */
+  readonly functionHost?: FunctionHost;
   readonly logger?: BridgeLogger;
   readonly onProgress?: (done: number, total: number) => void;
 }
@@ -47,10 +50,18 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
 
     let endpoint: string | undefined;
     if (options.invoke === 'lambda') {
-      const functions = await Promise.all(
-        STAGE_NAMES.map(async (name) => ({ name, handler: await loadStageHandler(name), timeoutMs: 30_000 })),
-      );
-      const server = await startLambdaEndpoint({ functions, port: 0, log: () => {} });
+      const hosted = options.functionHost
+        ? { functionHost: options.functionHost }
+        : {
+            functions: await Promise.all(
+              STAGE_NAMES.map(async (name) => ({
+                name,
+                handler: await loadStageHandler(name),
+                timeoutMs: 30_000,
+              })),
+            ),
+          };
+      const server = await startLambdaEndpoint({ ...hosted, port: 0, log: () => {} });
       cleanups.push(() => server.close());
       endpoint = server.url;
     }

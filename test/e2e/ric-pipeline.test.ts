@@ -6,6 +6,7 @@
  *
  * It prints the cold and warm invoke times and the memory of one environment (docs/local-lambda.md).
  */
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { InvokeCommand, LambdaClient, ResourceNotFoundException } from '@aws-sdk/client-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -23,6 +24,8 @@ import {
   type LambdaEndpoint,
   startLambdaEndpoint,
 } from '../../bridge/lambda-endpoint/server.js';
+import { runReplay } from '../../bridge/replay/run.js';
+import { parseTrace } from '../../bridge/replay/trace.js';
 import { startBridge } from '../helpers/bridge.js';
 import { type EtcdFixture, startEtcd, stopEtcd } from '../helpers/etcd.js';
 import { seed } from '../helpers/seed.js';
@@ -150,6 +153,21 @@ describe('end to end on what ships: cdk synth bundles under aws-lambda-ric on No
         `warm invoke p50 ${warm[10]?.toFixed(1)} ms, p95 ${warm[19]?.toFixed(1)} ms; ` +
         `one environment RSS ${mib(memory?.rssBytes)} MiB (peak ${mib(memory?.peakBytes)} MiB)\n`,
     );
+  });
+
+  it('replay through the deployable bundles: every expected write of both traces matches, as in-process', async () => {
+    for (const name of ['seed-operation.jsonl', 'port-rollback.jsonl']) {
+      const path = fileURLToPath(new URL(`../fixtures/traces/${name}`, import.meta.url));
+      // The replay closes its endpoint and so its host: lend it ours without letting it stop it.
+      const result = await runReplay({
+        trace: parseTrace(readFileSync(path, 'utf8'), path),
+        invoke: 'lambda',
+        functionHost: { ...host, close: async () => {} },
+      });
+      expect(result.mismatches).toEqual([]);
+      expect(result.matched).toBe(result.expected);
+      expect(result.expected).toBeGreaterThan(0);
+    }
   });
 
   it('a function timeout, a crash and an unknown function give the errors AWS gives', async () => {
