@@ -1,10 +1,13 @@
 /**
  * The bridge: leads its group, then runs one RouteWorker per route over a shared Committer.
  * Losing leadership stops every route at once; the process is expected to exit and be restarted.
+ * It is a StatusSource: the status publisher, /metrics and the replay see it through that
+ * interface only, never its route workers.
  */
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Etcd3 } from 'etcd3';
+import type { Route } from '../shared/index.js';
 import { Committer } from './commit/committer.js';
 import type { BridgeConfig } from './config.js';
 import { createDeadLetterQueue } from './dlq/from-config.js';
@@ -12,14 +15,16 @@ import type { DeadLetterSink } from './dlq/sink.js';
 import { errorMessage } from './errors.js';
 import { createEtcdClient } from './etcd/client.js';
 import { compare, op } from './etcd/ops.js';
-import { InProcessInvoker } from './invoke/in-process.js';
+import { createInvoker } from './invoke/from-config.js';
 import type { Invoker } from './invoke/invoker.js';
-import { LambdaInvoker } from './invoke/lambda.js';
 import { type Keyspace, keyspaceFor, padRevision, unpadRevision } from './keyspace.js';
 import { Leadership } from './leader.js';
 import { type BridgeLogger, silentLogger } from './log.js';
-import { type RouteStats, RouteWorker } from './route-worker.js';
-import { StatusPublisher } from './status.js';
+import { RouteWorker } from './worker/route-worker.js';
+import { lagRevisions } from './status/lag.js';
+import { StatusPublisher } from './status/publisher.js';
+import { type RouteProgress, type RouteStatus, statusKey } from './status/schema.js';
+import type { StatusSource } from './status/source.js';
 
 export interface BridgeOptions {
   client?: Etcd3;
@@ -30,21 +35,21 @@ export interface BridgeOptions {
   invokeLatency?(route: string, seconds: number): void;
 }
 
-export interface RouteStatus {
-  route: string;
-  prefix: string;
-  function: string;
-  checkpoint: string | null;
-  handledThrough: string;
-  held: number;
-  inFlightBatches: number;
-  watch: string;
-  watchReconnects: number;
-  stats: RouteStats;
+/** Where a route without a checkpoint starts: the first revision it delivers. */
+function firstRevision(position: Route['startPosition'], head: bigint): bigint {
+  switch (position) {
+    case 'earliest':
+      return 1n;
+    // A resync reads the prefix as of the head, then watches from just after it.
+    case 'latest':
+    case 'resync':
+      return head + 1n;
+    default:
+      return BigInt(position);
+  }
 }
 
-export class Bridge {
-  private readonly workers = new Map<string, RouteWorker>();
+export class Bridge implements StatusSource {
   private stopping: Promise<void> | undefined;
   private flushTimer: NodeJS.Timeout | undefined;
   private statusPublisher: StatusPublisher | undefined;
@@ -62,6 +67,8 @@ export class Bridge {
     readonly committer: Committer,
     private readonly invoker: Invoker,
     readonly deadLetters: DeadLetterSink,
+    /** The route workers by route name, in configuration order. */
+    private readonly workers: ReadonlyMap<string, RouteWorker>,
     options: BridgeOptions,
   ) {
     this.ownsClient = options.client === undefined;
@@ -94,15 +101,7 @@ export class Bridge {
     }
     logger.log('info', 'elected leader', { group: config.group, bridgeId });
 
-    const invoker =
-      options.invoker ??
-      (config.invoke.mode === 'lambda'
-        ? new LambdaInvoker({
-            ...(config.invoke.endpoint ? { endpoint: config.invoke.endpoint } : {}),
-            ...(config.invoke.region ? { region: config.invoke.region } : {}),
-            timeoutMs: config.invoke.timeoutMs,
-          })
-        : new InProcessInvoker(config.invoke.timeoutMs));
+    const invoker = options.invoker ?? createInvoker(config.invoke);
     const deadLetters = options.deadLetters ?? createDeadLetterQueue(config, client, keyspace);
     const workers = new Map<string, RouteWorker>();
     const committer = new Committer(
@@ -110,6 +109,7 @@ export class Bridge {
       leadership,
       (route) => keyspace.checkpoint(route),
       (route, finishing) => workers.get(route)?.checkpointFor(finishing),
+      { log: (level, message, fields) => logger.log(level, message, fields) },
     );
     const bridge = new Bridge(
       config,
@@ -120,6 +120,7 @@ export class Bridge {
       committer,
       invoker,
       deadLetters,
+      workers,
       options,
     );
     leadership.onLost((error) => bridge.fail(error));
@@ -140,7 +141,6 @@ export class Bridge {
         onFatal: (error) => bridge.fail(error),
       });
       workers.set(route.name, worker);
-      bridge.workers.set(route.name, worker);
     }
     for (const worker of workers.values()) await bridge.startRoute(worker);
     bridge.flushTimer = setInterval(() => {
@@ -149,7 +149,11 @@ export class Bridge {
       });
     }, config.checkpointFlushMs);
     bridge.flushTimer.unref();
-    bridge.statusPublisher = StatusPublisher.start(bridge, {
+    bridge.statusPublisher = StatusPublisher.start({
+      client,
+      key: statusKey(keyspace),
+      fence: () => leadership.fence(),
+      source: bridge,
       log: (message, fields) => logger.log('warn', message, fields),
     });
     return bridge;
@@ -172,14 +176,7 @@ export class Bridge {
     }
     const head = BigInt((await this.client.get(checkpointKey).exec()).header.revision);
     const position = route.startPosition;
-    const from =
-      position === 'latest'
-        ? head + 1n
-        : position === 'earliest'
-          ? 1n
-          : position === 'resync'
-            ? head + 1n
-            : BigInt(position);
+    const from = firstRevision(position, head);
     // Record where we start at once, so a crash before the first commit cannot skip ahead to a later "latest".
     const result = await this.client.kv.txn({
       compare: [this.leadership.fence(), compare.modRevision(checkpointKey, '0')],
@@ -190,24 +187,21 @@ export class Bridge {
       throw new Error(`route ${route.name}: checkpoint appeared while starting; restart the bridge`);
     this.committer.setCheckpoint(route.name, from - 1n);
     this.logger.log('info', 'route starts', { route: route.name, position, fromRevision: from.toString() });
-    if (position === 'resync') {
-      worker.start(from);
-      await worker.resync('start position resync');
-    } else {
-      worker.start(from);
-    }
+    worker.start(from);
+    if (position === 'resync') await worker.resync('start position resync');
   }
 
-  get routes(): readonly RouteWorker[] {
-    return [...this.workers.values()];
+  get group(): string {
+    return this.config.group;
   }
 
+  /** One route's worker (tests look at its counters and state). */
   route(name: string): RouteWorker | undefined {
     return this.workers.get(name);
   }
 
-  status(): RouteStatus[] {
-    return this.routes.map((worker) => ({
+  status(): RouteProgress[] {
+    return [...this.workers.values()].map((worker) => ({
       route: worker.route.name,
       prefix: worker.prefix,
       function: worker.route.function,
@@ -215,15 +209,26 @@ export class Bridge {
       handledThrough: worker.handledThrough.toString(),
       held: worker.held,
       inFlightBatches: worker.inFlightBatches,
+      idle: worker.isIdle(),
       watch: worker.watchState,
       watchReconnects: worker.watchReconnects,
       stats: { ...worker.stats },
     }));
   }
 
-  /** True when no route holds or processes anything and no commit is pending. */
+  async routeStatuses(now = Date.now()): Promise<RouteStatus[]> {
+    const workers = [...this.workers.values()];
+    return Promise.all(
+      this.status().map(async (progress, i) => {
+        const worker = workers[i]!;
+        const lag = await lagRevisions(this.client, worker);
+        return { ...progress, lagRevisions: lag.toString(), lagSeconds: worker.lagSeconds(now) };
+      }),
+    );
+  }
+
   isIdle(): boolean {
-    return this.routes.every((w) => w.isIdle()) && this.committer.pendingCount === 0;
+    return [...this.workers.values()].every((w) => w.isIdle()) && this.committer.pendingCount === 0;
   }
 
   onFatal(listener: (error: Error) => void): void {

@@ -66,8 +66,10 @@ export const BridgeConfigSchema = z
         /** Port of /healthz and /metrics; 0 turns the server off. */
         port: z.number().int().min(0).max(65_535).default(9464),
         host: z.string().default('127.0.0.1'),
+        /** How often the lag goes to stdout as CloudWatch EMF lines; 0 = never (set in ECS, from the environment). */
+        emfIntervalMs: z.number().int().min(0).max(3_600_000).default(0),
       })
-      .default({ port: 9464, host: '127.0.0.1' }),
+      .default({ port: 9464, host: '127.0.0.1', emfIntervalMs: 0 }),
     /** How often a checkpoint that moved without a commit (filtered events) is written. */
     checkpointFlushMs: z.number().int().min(50).max(60_000).default(1_000),
   })
@@ -177,7 +179,23 @@ export function applyEnvironment(
     invoke.endpoint ??= env.AWS_ENDPOINT_URL_LAMBDA;
     out.invoke = invoke;
   }
+  if (env.ECS_CONTAINER_METADATA_URI_V4) {
+    // In ECS the lag also goes to CloudWatch as EMF lines, once a minute (the alarms' period).
+    const observability = { ...((out.observability as Record<string, unknown> | undefined) ?? {}) };
+    observability.emfIntervalMs ??= ECS_EMF_INTERVAL_MS;
+    out.observability = observability;
+  }
   return out;
+}
+
+export const ECS_EMF_INTERVAL_MS = 60_000;
+
+/**
+ * The log level from LOG_LEVEL (default `info`). Read apart from the configuration because the
+ * logger exists before the configuration is parsed: it reports what is wrong with it.
+ */
+export function logLevelFromEnvironment(env: NodeJS.ProcessEnv = process.env): string {
+  return env.LOG_LEVEL ?? 'info';
 }
 
 /** Passwords and keys never reach logs or `status`. */

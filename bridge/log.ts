@@ -4,6 +4,7 @@
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { LogAttributes } from '@aws-lambda-powertools/logger/types';
+import { logLevelFromEnvironment } from './config.js';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 export type LogFields = Record<string, unknown>;
@@ -26,7 +27,7 @@ export function formatLine(level: LogLevel, message: string, fields: LogFields, 
 export function createLogger(
   options: { serviceName?: string; pretty?: boolean; level?: string } = {},
 ): BridgeLogger {
-  const level = (options.level ?? process.env.LOG_LEVEL ?? 'info').toLowerCase() as LogLevel;
+  const level = (options.level ?? logLevelFromEnvironment()).toLowerCase() as LogLevel;
   const threshold = LEVELS[level] ?? LEVELS.info;
   if (options.pretty ?? Boolean(process.stderr.isTTY)) {
     return {

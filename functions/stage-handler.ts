@@ -11,14 +11,13 @@ import { parser } from '@aws-lambda-powertools/parser/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import {
+  METRICS_NAMESPACE,
   runStageBatch,
   type Stage,
   type StageRequest,
   StageRequestSchema,
   type StageResponse,
 } from '../shared/index.js';
-
-export const METRICS_NAMESPACE = 'EtcdBridge';
 
 export function createStageHandler(stage: Stage) {
   const logger = new Logger({ serviceName: stage.name });

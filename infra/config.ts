@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { STAGE_NAMES, type StageName } from '../shared/index.js';
 
 /**
  * Typed, validated configuration of the CDK app, read from CDK context.
@@ -21,9 +22,8 @@ export const LOG_RETENTION_DAYS = [
   1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
 ] as const;
 
-/** The two stage functions, by the route name the bridge uses for them (and their `functions/<name>/` dir). */
-export const STAGE_NAMES = ['heat-stacks', 'job-state'] as const;
-export type StageName = (typeof STAGE_NAMES)[number];
+/** The two stage functions (their one home is shared/names.ts), for the stacks that import them from here. */
+export { STAGE_NAMES, type StageName };
 
 /** Fargate's valid task sizes: CPU units → allowed memory (MiB). */
 const FARGATE_MEMORY: Record<number, (memory: number) => boolean> = {

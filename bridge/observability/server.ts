@@ -1,18 +1,21 @@
 /**
  * /healthz and /metrics (Prometheus, prom-client) for the bridge; in ECS also the lag as CloudWatch
- * EMF lines (namespace EtcdBridge, dimension Route), which the CDK stack alarms on.
+ * EMF lines (namespace EtcdBridge, dimension Route), which the CDK stack alarms on. Both read the
+ * routes' status the leader publishes (StatusSource.routeStatuses), so `etcd-bridge status`,
+ * /metrics and the EMF lines give one lag figure.
  */
 import { createServer, type Server } from 'node:http';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { Bridge } from '../bridge.js';
+import { METRICS_NAMESPACE } from '../../shared/names.js';
 import type { BridgeConfig } from '../config.js';
-import { headRevision } from '../etcd/head.js';
 import type { BridgeLogger } from '../log.js';
+import type { RouteStatus } from '../status/schema.js';
+import type { StatusSource } from '../status/source.js';
 
 export interface Observability {
   readonly url: string | undefined;
   readonly registry: Registry;
-  attach(bridge: Bridge): void;
+  attach(bridge: StatusSource): void;
   invokeLatency(route: string, seconds: number): void;
   close(): Promise<void>;
 }
@@ -26,26 +29,36 @@ const STAT_COUNTERS = [
   ['received', 'Records received from the watch'],
 ] as const;
 
+/** One scrape asks the bridge once, however many metrics read the answer. */
+const SNAPSHOT_REUSE_MS = 250;
+
 export async function startObservability(
-  config: BridgeConfig['observability'],
+  config: Omit<BridgeConfig['observability'], 'emfIntervalMs'> & { emfIntervalMs?: number },
   logger: BridgeLogger,
-  emfIntervalMs = process.env.ECS_CONTAINER_METADATA_URI_V4 ? 60_000 : 0,
 ): Promise<Observability> {
   const registry = new Registry();
-  let bridge: Bridge | undefined;
-  const routes = () => bridge?.status() ?? [];
+  let bridge: StatusSource | undefined;
+  let last: { at: number; routes: Promise<RouteStatus[]> } | undefined;
+  const routes = async (): Promise<RouteStatus[]> => {
+    if (!bridge) return [];
+    const now = Date.now();
+    if (!last || now - last.at > SNAPSHOT_REUSE_MS) {
+      last = { at: now, routes: bridge.routeStatuses(now) };
+      // A failed read is not kept: the next scrape asks again.
+      last.routes.catch(() => {
+        last = undefined;
+      });
+    }
+    return last.routes;
+  };
 
-  let head = 0n;
   new Gauge({
     name: 'etcd_bridge_lag_revisions',
-    help: 'etcd head revision minus the revision the route has handled through',
+    help: "Revisions under the route's own prefix that it has not processed yet",
     labelNames: ['route'],
     registers: [registry],
     async collect() {
-      if (!bridge) return;
-      head = await headRevision(bridge.client).catch(() => head);
-      for (const worker of bridge.routes)
-        this.set({ route: worker.route.name }, Number(worker.lagRevisions(head)));
+      for (const r of await routes()) this.set({ route: r.route }, Number(r.lagRevisions));
     },
   });
   new Gauge({
@@ -53,8 +66,8 @@ export async function startObservability(
     help: 'Age of the oldest record the route holds',
     labelNames: ['route'],
     registers: [registry],
-    collect() {
-      for (const worker of bridge?.routes ?? []) this.set({ route: worker.route.name }, worker.lagSeconds());
+    async collect() {
+      for (const r of await routes()) this.set({ route: r.route }, r.lagSeconds);
     },
   });
   new Gauge({
@@ -62,8 +75,8 @@ export async function startObservability(
     help: 'Records held by the route (queued, invoking or committing)',
     labelNames: ['route'],
     registers: [registry],
-    collect() {
-      for (const r of routes()) this.set({ route: r.route }, r.held);
+    async collect() {
+      for (const r of await routes()) this.set({ route: r.route }, r.held);
     },
   });
   for (const [stat, help] of STAT_COUNTERS) {
@@ -72,9 +85,10 @@ export async function startObservability(
       help,
       labelNames: ['route'],
       registers: [registry],
-      collect() {
+      async collect() {
+        const current = await routes();
         this.reset();
-        for (const r of routes()) this.inc({ route: r.route }, r.stats[stat]);
+        for (const r of current) this.inc({ route: r.route }, r.stats[stat]);
       },
     });
   }
@@ -137,19 +151,15 @@ export async function startObservability(
   }
 
   let emfTimer: NodeJS.Timeout | undefined;
+  const emfIntervalMs = config.emfIntervalMs ?? 0;
   if (emfIntervalMs > 0) {
-    emfTimer = setInterval(async () => {
-      if (!bridge) return;
-      head = await headRevision(bridge.client).catch(() => head);
-      for (const worker of bridge.routes) {
-        process.stdout.write(
-          `${emfLine(worker.route.name, {
-            LagRevisions: Number(worker.lagRevisions(head)),
-            LagSeconds: worker.lagSeconds(),
-            DeadLettered: worker.stats.deadLettered,
-          })}\n`,
-        );
-      }
+    emfTimer = setInterval(() => {
+      routes().then(
+        (current) => {
+          for (const r of current) process.stdout.write(`${emfLine(r.route, emfValues(r))}\n`);
+        },
+        (error: unknown) => logger.log('warn', 'EMF metrics skipped', { error: String(error) }),
+      );
     }, emfIntervalMs);
     emfTimer.unref();
   }
@@ -168,6 +178,19 @@ export async function startObservability(
   };
 }
 
+/** The figures of one route's EMF line: the same as its /metrics gauges. */
+export function emfValues(route: RouteStatus): {
+  LagRevisions: number;
+  LagSeconds: number;
+  DeadLettered: number;
+} {
+  return {
+    LagRevisions: Number(route.lagRevisions),
+    LagSeconds: route.lagSeconds,
+    DeadLettered: route.stats.deadLettered,
+  };
+}
+
 /**
  * One CloudWatch Embedded Metric Format line, with `Route` as the only dimension: the CDK alarms
  * match on exactly that (Powertools Metrics would add a `service` dimension of its own).
@@ -181,7 +204,7 @@ export function emfLine(
       Timestamp: Date.now(),
       CloudWatchMetrics: [
         {
-          Namespace: 'EtcdBridge',
+          Namespace: METRICS_NAMESPACE,
           Dimensions: [['Route']],
           Metrics: [
             { Name: 'LagRevisions', Unit: 'Count' },

@@ -6,12 +6,13 @@ import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { METRICS_NAMESPACE } from '../../shared/index.js';
 
 /** Powertools log levels accepted by `POWERTOOLS_LOG_LEVEL`. */
 export type StageLogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
 
-/** The CloudWatch metrics namespace shared by the stage functions and the bridge. */
-export const METRICS_NAMESPACE = 'EtcdBridge';
+/** The CloudWatch metrics namespace shared by the stage functions and the bridge (shared/names.ts). */
+export { METRICS_NAMESPACE };
 
 /**
  * The newest Node.js Lambda runtime this aws-cdk-lib offers (cdk-nag's AwsSolutions-L1 asks for the newest).
