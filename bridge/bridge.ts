@@ -20,11 +20,11 @@ import type { Invoker } from './invoke/invoker.js';
 import { type Keyspace, keyspaceFor, padRevision, unpadRevision } from './keyspace.js';
 import { Leadership } from './leader.js';
 import { type BridgeLogger, silentLogger } from './log.js';
-import { RouteWorker } from './worker/route-worker.js';
 import { lagRevisions } from './status/lag.js';
 import { StatusPublisher } from './status/publisher.js';
 import { type RouteProgress, type RouteStatus, statusKey } from './status/schema.js';
 import type { StatusSource } from './status/source.js';
+import { RouteWorker } from './worker/route-worker.js';
 
 export interface BridgeOptions {
   client?: Etcd3;
