@@ -1,18 +1,9 @@
 /**
- * The flags every etcd-using command shares, laid over the config file and the environment.
+ * The flags every etcd-using command shares (defined in definitions.ts), laid over the config file
+ * and the environment.
  */
 import { applyEnvironment, type BridgeConfig, parseBridgeConfig, readConfigFile } from '../config.js';
 import { CliUsageError } from './usage.js';
-
-export const CONFIG_FLAGS = {
-  config: { type: 'string' },
-  etcd: { type: 'string' },
-  group: { type: 'string' },
-  invoke: { type: 'string' },
-  'lambda-endpoint': { type: 'string' },
-  'start-position': { type: 'string' },
-  'metrics-port': { type: 'string' },
-} as const;
 
 export interface ConfigFlagValues {
   config?: string | undefined;
@@ -49,6 +40,11 @@ export async function configFromFlags(values: ConfigFlagValues): Promise<BridgeC
   }
   if (values['start-position'] !== undefined) {
     const position = values['start-position'];
+    // Checked here, once, in the flag's words: the schema would name routes.N.startPosition, once a route.
+    if (!/^(latest|earliest|resync|[0-9]+)$/.test(position))
+      throw new CliUsageError(
+        `--start-position must be latest, earliest, resync or a revision (a decimal number), got ${position}`,
+      );
     raw.routes = (raw.routes as Array<Record<string, unknown>>).map((route) => ({
       ...route,
       startPosition: position,
@@ -56,8 +52,10 @@ export async function configFromFlags(values: ConfigFlagValues): Promise<BridgeC
   }
   if (values['metrics-port'] !== undefined) {
     const port = Number(values['metrics-port']);
-    if (!Number.isInteger(port))
-      throw new CliUsageError(`--metrics-port must be a port number, got ${values['metrics-port']}`);
+    if (!/^[0-9]+$/.test(values['metrics-port']) || port > 65_535)
+      throw new CliUsageError(
+        `--metrics-port must be a port number 0-65535 (0 turns /metrics off), got ${values['metrics-port']}`,
+      );
     raw.observability = { ...((raw.observability as object | undefined) ?? {}), port };
   }
   return parseBridgeConfig(raw, values.config ?? 'configuration');

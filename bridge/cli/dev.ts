@@ -10,6 +10,7 @@ import { parseBridgeConfig } from '../config.js';
 import { describeRecord, playSeed } from '../demo/play-seed.js';
 import { errorMessage } from '../errors.js';
 import { EmbeddedEtcd, freePort } from '../etcd/embedded-etcd.js';
+import { headRevision } from '../etcd/head.js';
 import { keyspaceFor } from '../keyspace.js';
 import { asyncFailuresToEtcd } from '../lambda-endpoint/async-dead-letters.js';
 import { startLambdaEndpoint } from '../lambda-endpoint/server.js';
@@ -17,22 +18,16 @@ import { stageFunctions } from '../lambda-endpoint/stage-functions.js';
 import { createLogger } from '../log.js';
 import { startObservability } from '../observability/server.js';
 import { packageRoot } from '../paths.js';
+import { DEV } from './definitions.js';
 import { endpointLog } from './lambda-endpoint.js';
-import { CliUsageError, parseCommandLine } from './usage.js';
-
-export const DEV_USAGE =
-  'etcd-bridge dev [--once] [--data-dir .data/etcd] [--etcd-port 2379] [--lambda-port 3001] [--metrics-port 9464]';
+import { runPreflight } from './preflight.js';
+import { printRecordLines } from './record-lines.js';
+import { CliFailure, CliUsageError, parseCommandLine } from './usage.js';
 
 const GROUP = 'dev';
 
 export async function devCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parseCommandLine('dev', args, {
-    once: { type: 'boolean', default: false },
-    'data-dir': { type: 'string' },
-    'etcd-port': { type: 'string', default: '2379' },
-    'lambda-port': { type: 'string', default: '3001' },
-    'metrics-port': { type: 'string', default: '9464' },
-  });
+  const { values, positionals } = parseCommandLine('dev', args, DEV.flags);
   if (positionals.length > 0) throw new CliUsageError(`dev: unexpected argument ${positionals[0]}`);
   const ports = {
     etcd: portFlag('--etcd-port', values['etcd-port']),
@@ -41,10 +36,17 @@ export async function devCommand(args: string[]): Promise<number> {
   };
   const logger = createLogger({ pretty: process.stderr.isTTY || undefined });
   const say = (line: string) => process.stdout.write(`${line}\n`);
+  // Undone in reverse: the bridge drains and resigns its leadership while etcd still runs, so a
+  // restart is elected at once and nothing on the way out finds etcd gone.
   const cleanups: Array<() => Promise<unknown> | unknown> = [];
   const cleanup = async () => {
     for (const fn of cleanups.reverse()) await Promise.resolve(fn()).catch(() => {});
   };
+  // Taken from the start: Ctrl-C during start-up still stops everything in order.
+  const stopSignal = new Promise<number>((resolve) => {
+    process.once('SIGINT', () => resolve(0));
+    process.once('SIGTERM', () => resolve(0));
+  });
 
   try {
     const dataDir = values['data-dir'] ?? join(packageRoot(), '.data', 'etcd');
@@ -52,6 +54,8 @@ export async function devCommand(args: string[]): Promise<number> {
       dataDir,
       clientPort: await preferredPort(ports.etcd),
       log: () => {},
+      // Its own process group: the terminal's Ctrl-C reaches us only, and we stop etcd last.
+      detached: true,
     });
     cleanups.push(() => etcd.stop());
     say(`etcd            ${etcd.clientUrl}  (data in ${dataDir})`);
@@ -64,7 +68,7 @@ export async function devCommand(args: string[]): Promise<number> {
         observability: { port: 0 },
       });
     const observability = await startObservability(
-      { port: await preferredPort(ports.metrics), host: '127.0.0.1' },
+      { ...parseBridgeConfig({}).observability, port: await preferredPort(ports.metrics) },
       logger,
     );
     cleanups.push(() => observability.close());
@@ -81,13 +85,25 @@ export async function devCommand(args: string[]): Promise<number> {
     cleanups.push(() => endpoint.close());
     say(`Lambda endpoint ${endpoint.url}  (heat-stacks, job-state)`);
 
-    const bridge = await Bridge.start(bridgeConfig(endpoint.url), {
+    const config = bridgeConfig(endpoint.url);
+    if (!values['skip-preflight']) await runPreflight(config, logger);
+    const bridge = await Bridge.start(config, {
       logger,
       invokeLatency: observability.invokeLatency,
     });
     cleanups.push(() => bridge.stop());
     observability.attach(bridge);
     say(`bridge          group "${GROUP}", invoking over HTTP; ${observability.url ?? ''}/metrics`);
+    if (process.stdout.isTTY) {
+      const lines = await printRecordLines(
+        dlqClient,
+        keyspaceFor(GROUP),
+        config.routes.map((r) => r.name),
+        (await headRevision(dlqClient)) + 1n,
+        say,
+      );
+      cleanups.push(() => lines.close());
+    }
     say('');
     say("Playing the seed: config record (version 2), the job's {} placeholder, heat stack record (1)...");
     say('');
@@ -112,20 +128,24 @@ export async function devCommand(args: string[]): Promise<number> {
     say(
       `  ${ctl} put /esi-worker/heat_stacks/v2.0/ports/demo-1 '{"stack_status": "CREATE_COMPLETE", "output": [{"output_key": "ip", "output_value": "10.0.0.7"}], "status_reason": "ok"}'`,
     );
+    say('and what the bridge says about it (this bridge runs as group "dev"):');
+    say(`  npx etcd-bridge status --etcd ${etcd.clientUrl} --group ${GROUP}`);
     say(`  npx etcd-bridge dlq list --etcd ${etcd.clientUrl} --group ${GROUP}`);
     say('Ctrl-C stops everything.');
+    if (process.stdout.isTTY) say('\nRecords as the bridge processes them:');
 
-    const code = await new Promise<number>((resolve) => {
-      process.once('SIGINT', () => resolve(0));
-      process.once('SIGTERM', () => resolve(0));
-      bridge.onFatal(() => resolve(1));
-    });
+    const code = await Promise.race([
+      stopSignal,
+      new Promise<number>((resolve) => bridge.onFatal(() => resolve(1))),
+    ]);
     say('stopping...');
     await cleanup();
     return code;
   } catch (error) {
-    process.stderr.write(`etcd-bridge dev: ${errorMessage(error)}\n`);
     await cleanup();
+    // A failed preflight or busy port is explained by main (exit 2); anything else is a failure.
+    if (error instanceof CliFailure || error instanceof CliUsageError) throw error;
+    process.stderr.write(`etcd-bridge dev: ${errorMessage(error)}\n`);
     return 1;
   }
 }

@@ -1,5 +1,5 @@
 /**
- * `etcd-bridge dlq list|show|redrive`: the dead-letter queue of a group, on the etcd sink (default)
+ * `etcd-bridge dlq list|show|redrive|delete|purge`: the dead-letter queue of a group, on the etcd sink (default)
  * or on SQS (`deadLetter.sink = sqs`), from the command line.
  *
  * Redrive runs each record through its route's function again and commits its outputs only if no
@@ -16,22 +16,25 @@ import { createDeadLetterQueue, type DeadLetterQueueOptions } from '../dlq/from-
 import { type DeadLetterRecord, idMatches, recordId } from '../dlq/record.js';
 import { type RedriveOutcome, redrive } from '../dlq/redrive.js';
 import type { DeadLetterEntry, DeadLetterQueue } from '../dlq/sink.js';
-import { ConfigError, errorMessage } from '../errors.js';
+import { ConfigError } from '../errors.js';
 import { createEtcdClient } from '../etcd/client.js';
 import { InProcessInvoker } from '../invoke/in-process.js';
 import type { Invoker } from '../invoke/invoker.js';
 import { LambdaInvoker } from '../invoke/lambda.js';
 import { type Keyspace, keyspaceFor } from '../keyspace.js';
-import { CONFIG_FLAGS, configFromFlags } from './config-flags.js';
+import { type ConfigFlagValues, configFromFlags } from './config-flags.js';
+import {
+  DLQ_DELETE,
+  DLQ_LIST,
+  DLQ_PURGE,
+  DLQ_REDRIVE,
+  DLQ_SHOW,
+  DLQ_SUBCOMMANDS,
+  type DlqSubcommand,
+} from './definitions.js';
+import { describeFailure } from './failure.js';
 import { type ProgressBar, progressBar } from './progress.js';
-import { CliUsageError, parseCommandLine } from './usage.js';
-
-const SHARED = '[--config F] [--etcd URL,...] [--group NAME]';
-export const DLQ_USAGE = [
-  `etcd-bridge dlq list [--route R] [--limit N] [--json] ${SHARED}`,
-  `  etcd-bridge dlq show <id> [--json] ${SHARED}`,
-  `  etcd-bridge dlq redrive [--route R] [--id ID] [--invoke inprocess|lambda] [--lambda-endpoint URL] [--json] ${SHARED}`,
-].join('\n');
+import { CliFailure, CliUsageError, parseCommandLine } from './usage.js';
 
 /** Where a command writes; the process's streams unless a test passes its own. */
 export interface CliIo {
@@ -52,54 +55,87 @@ export interface DlqDeps {
   queueOptions?: DeadLetterQueueOptions;
   /** Used instead of the one `--invoke` names. */
   invoker?: Invoker;
+  /** Asks a yes/no question; undefined when nobody can answer (no terminal). Default: stdin. */
+  confirm?(question: string): Promise<boolean | undefined>;
 }
-
-const FLAGS = {
-  config: CONFIG_FLAGS.config,
-  etcd: CONFIG_FLAGS.etcd,
-  group: CONFIG_FLAGS.group,
-  invoke: CONFIG_FLAGS.invoke,
-  'lambda-endpoint': CONFIG_FLAGS['lambda-endpoint'],
-  route: { type: 'string' },
-  id: { type: 'string' },
-  limit: { type: 'string' },
-  json: { type: 'boolean', default: false },
-} as const;
-
-/** Flags each subcommand takes besides the shared config flags. */
-const ALLOWED: Record<string, readonly string[]> = {
-  list: ['route', 'limit', 'json'],
-  show: ['json'],
-  redrive: ['route', 'id', 'invoke', 'lambda-endpoint', 'json'],
-};
 
 export function dlqCommand(args: string[]): Promise<number> {
   return runDlq(args);
 }
 
-export async function runDlq(args: string[], deps: DlqDeps = {}): Promise<number> {
-  const io = deps.io ?? processIo;
-  const { values, positionals } = parseCommandLine('dlq', args, FLAGS);
-  const [sub, ...rest] = positionals;
-  const allowed = sub === undefined ? undefined : ALLOWED[sub];
-  if (sub === undefined || allowed === undefined)
-    throw new CliUsageError(`dlq: expected list, show or redrive, got ${sub ?? 'nothing'}`);
-  for (const flag of Object.keys(values)) {
-    if (flag === 'json' && !values.json) continue;
-    if (!['config', 'etcd', 'group', ...allowed].includes(flag))
-      throw new CliUsageError(`dlq ${sub}: --${flag} does not apply here`);
-  }
-  if (sub === 'show' ? rest.length !== 1 : rest.length > 0)
-    throw new CliUsageError(
-      sub === 'show' ? 'dlq show: expected one record id' : `dlq ${sub}: unexpected argument ${rest[0]}`,
-    );
-  let limit = 1000;
-  if (values.limit !== undefined) {
-    limit = Number(values.limit);
-    if (!Number.isInteger(limit) || limit < 1)
-      throw new CliUsageError(`dlq list: --limit must be a whole number >= 1, got ${values.limit}`);
-  }
+function isSubcommand(name: string): name is DlqSubcommand {
+  return Object.hasOwn(DLQ_SUBCOMMANDS, name);
+}
 
+/** What every subcommand works with once its flags are parsed. */
+interface DlqContext {
+  readonly io: CliIo;
+  readonly client: Etcd3;
+  readonly keyspace: Keyspace;
+  readonly queue: DeadLetterQueue;
+  readonly config: BridgeConfig;
+  readonly deps: DlqDeps;
+}
+
+export async function runDlq(args: string[], deps: DlqDeps = {}): Promise<number> {
+  const [sub, ...rest] = args;
+  if (sub === undefined || !isSubcommand(sub))
+    throw new CliUsageError(
+      `dlq: expected ${Object.keys(DLQ_SUBCOMMANDS).join(', ')}, got ${sub ?? 'nothing'}`,
+    );
+  switch (sub) {
+    case 'list': {
+      const { values, positionals } = parseCommandLine('dlq list', rest, DLQ_LIST.flags);
+      noPositionals(sub, positionals);
+      const limit = Number(values.limit);
+      if (!/^[0-9]+$/.test(values.limit) || limit < 1)
+        throw new CliUsageError(`dlq list: --limit must be a whole number >= 1, got ${values.limit}`);
+      return withQueue(sub, values, deps, (ctx) => list(ctx, values.route, limit, values.json));
+    }
+    case 'show': {
+      const { values, positionals } = parseCommandLine('dlq show', rest, DLQ_SHOW.flags);
+      const id = oneId(sub, positionals);
+      return withQueue(sub, values, deps, (ctx) => show(ctx, id, values.json));
+    }
+    case 'redrive': {
+      const { values, positionals } = parseCommandLine('dlq redrive', rest, DLQ_REDRIVE.flags);
+      noPositionals(sub, positionals);
+      return withQueue(sub, values, deps, (ctx) => redriveCommand(ctx, values));
+    }
+    case 'delete': {
+      const { values, positionals } = parseCommandLine('dlq delete', rest, DLQ_DELETE.flags);
+      const id = oneId(sub, positionals);
+      return withQueue(sub, { ...values, route: undefined }, deps, (ctx) => deleteOne(ctx, id, values));
+    }
+    case 'purge': {
+      const { values, positionals } = parseCommandLine('dlq purge', rest, DLQ_PURGE.flags);
+      noPositionals(sub, positionals);
+      const route = values.route;
+      if (route === undefined) throw new CliUsageError('dlq purge: --route R is required');
+      return withQueue(sub, values, deps, (ctx) => purge(ctx, route, values));
+    }
+  }
+}
+
+function noPositionals(sub: string, positionals: string[]): void {
+  if (positionals.length > 0) throw new CliUsageError(`dlq ${sub}: unexpected argument ${positionals[0]}`);
+}
+
+function oneId(sub: string, positionals: string[]): string {
+  const [id, extra] = positionals;
+  if (id === undefined || extra !== undefined)
+    throw new CliUsageError(`dlq ${sub}: expected one record id (as dlq list prints it)`);
+  return id;
+}
+
+/** Config, etcd client and queue for one subcommand; its failures as one line and exit 1. */
+async function withQueue(
+  sub: DlqSubcommand,
+  values: ConfigFlagValues & { route?: string | undefined },
+  deps: DlqDeps,
+  run: (ctx: DlqContext) => Promise<number>,
+): Promise<number> {
+  const io = deps.io ?? processIo;
   let config: BridgeConfig;
   try {
     config = await configFromFlags(values);
@@ -112,17 +148,14 @@ export async function runDlq(args: string[], deps: DlqDeps = {}): Promise<number
     throw new CliUsageError(
       `dlq ${sub}: --route ${values.route} is not a configured route (${config.routes.map((r) => r.name).join(', ')})`,
     );
-
   const client = createEtcdClient(config.etcd);
   const keyspace = keyspaceFor(config.group);
   const queue = createDeadLetterQueue(config, client, keyspace, deps.queueOptions);
   try {
-    if (sub === 'list') return await list(io, queue, config, values.route, limit, values.json);
-    if (sub === 'show') return await show(io, queue, config, rest[0]!, values.json);
-    return await redriveCommand(io, { client, keyspace, queue, config, deps }, values);
+    return await run({ io, client, keyspace, queue, config, deps });
   } catch (error) {
-    if (error instanceof CliUsageError) throw error;
-    io.err(`etcd-bridge dlq ${sub}: ${errorMessage(error)}\n`);
+    if (error instanceof CliUsageError || error instanceof CliFailure) throw error;
+    io.err(`etcd-bridge dlq ${sub}: ${describeFailure(error)}\n`);
     return 1;
   } finally {
     client.close();
@@ -151,9 +184,7 @@ function asJson(record: DeadLetterRecord): Record<string, unknown> {
 }
 
 async function list(
-  io: CliIo,
-  queue: DeadLetterQueue,
-  config: BridgeConfig,
+  { io, queue, config }: DlqContext,
   route: string | undefined,
   limit: number,
   json: boolean,
@@ -173,29 +204,34 @@ async function list(
   return 0;
 }
 
-async function show(
-  io: CliIo,
-  queue: DeadLetterQueue,
-  config: BridgeConfig,
+/** The one record `id` names (a full id, or a unique `<route>/<revision>`); or exit 1, said why. */
+async function findOne(
+  { io, queue, config }: DlqContext,
+  sub: string,
   id: string,
-  json: boolean,
-): Promise<number> {
+): Promise<DeadLetterRecord | undefined> {
   const route = id.split('/')[0];
   const scope = config.routes.some((r) => r.name === route) ? route : undefined;
   const matches = (await listAll(queue, config, scope, Number.MAX_SAFE_INTEGER)).filter((e) =>
     idMatches(e.record, id),
   );
   if (matches.length === 0) {
-    io.err(`etcd-bridge dlq show: no dead-lettered record ${id}\n`);
-    return 1;
+    io.err(`etcd-bridge dlq ${sub}: no dead-lettered record ${id}\n`);
+    return undefined;
   }
   if (matches.length > 1) {
     io.err(
-      `etcd-bridge dlq show: ${id} names ${matches.length} records; give one of:\n${matches.map((m) => `  ${recordId(m.record)}\n`).join('')}`,
+      `etcd-bridge dlq ${sub}: ${id} names ${matches.length} records; give one of:\n${matches.map((m) => `  ${recordId(m.record)}\n`).join('')}`,
     );
-    return 1;
+    return undefined;
   }
-  const record = matches[0]!.record;
+  return matches[0]!.record;
+}
+
+async function show(ctx: DlqContext, id: string, json: boolean): Promise<number> {
+  const { io } = ctx;
+  const record = await findOne(ctx, 'show', id);
+  if (record === undefined) return 1;
   if (json) {
     io.out(`${JSON.stringify(asJson(record))}\n`);
     return 0;
@@ -223,11 +259,10 @@ async function show(
 }
 
 async function redriveCommand(
-  io: CliIo,
-  ctx: { client: Etcd3; keyspace: Keyspace; queue: DeadLetterQueue; config: BridgeConfig; deps: DlqDeps },
+  ctx: DlqContext,
   values: { route?: string | undefined; id?: string | undefined; json?: boolean | undefined },
 ): Promise<number> {
-  const { config } = ctx;
+  const { config, io } = ctx;
   if (values.route !== undefined && values.id !== undefined && !values.id.startsWith(`${values.route}/`))
     throw new CliUsageError(`dlq redrive: --id ${values.id} is not a record of --route ${values.route}`);
   const idRoute = values.id?.split('/')[0];
@@ -296,6 +331,87 @@ function describe(o: RedriveOutcome): string {
     case 'skipped':
       return `skipped    ${what}: ${o.reason}`;
   }
+}
+
+/**
+ * Confirmation for a destructive subcommand: `--yes`, or "y" typed on a terminal. Without a
+ * terminal and without --yes it refuses (exit 2): a script must say it means it.
+ */
+async function confirmed(ctx: DlqContext, question: string, yes: boolean): Promise<boolean> {
+  if (yes) return true;
+  const ask = ctx.deps.confirm ?? askOnTerminal;
+  const answer = await ask(question);
+  if (answer === undefined)
+    throw new CliUsageError(`${question.replace(/\?$/, '')}: stdin is not a terminal; pass --yes to confirm`);
+  if (!answer) ctx.io.err('nothing dropped\n');
+  return answer;
+}
+
+async function askOnTerminal(question: string): Promise<boolean | undefined> {
+  if (!process.stdin.isTTY) return undefined;
+  const { createInterface } = await import('node:readline/promises');
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return /^y(es)?$/i.test((await rl.question(`${question} [y/N] `)).trim());
+  } finally {
+    rl.close();
+  }
+}
+
+async function deleteOne(
+  ctx: DlqContext,
+  id: string,
+  values: { yes: boolean; json: boolean },
+): Promise<number> {
+  const { io, queue } = ctx;
+  const record = await findOne(ctx, 'delete', id);
+  if (record === undefined) return 1;
+  const fullId = recordId(record);
+  const what = `${fullId} (${record.key}@${record.modRevision}, ${record.errorType})`;
+  if (!(await confirmed(ctx, `Drop dead-lettered record ${what} from the ${queue.kind} queue?`, values.yes)))
+    return 1;
+  const deleted = await queue.delete(fullId);
+  if (values.json) {
+    io.out(`${JSON.stringify({ deleted: deleted === undefined ? [] : [fullId], queue: queue.kind })}\n`);
+  } else if (deleted !== undefined) io.out(`deleted ${what}\n`);
+  if (deleted === undefined) {
+    io.err(`etcd-bridge dlq delete: ${fullId} went from the queue before it could be deleted\n`);
+    return 1;
+  }
+  return 0;
+}
+
+async function purge(
+  ctx: DlqContext,
+  route: string,
+  values: { yes: boolean; json: boolean },
+): Promise<number> {
+  const { io, queue } = ctx;
+  const count = await queue.count(route);
+  if (count === 0 && queue.kind === 'etcd') {
+    io.out(
+      values.json
+        ? `${JSON.stringify({ route, purged: 0, queue: queue.kind })}\n`
+        : `route ${route}: the dead-letter queue is empty\n`,
+    );
+    return 0;
+  }
+  const approx = queue.kind === 'sqs' ? 'about ' : '';
+  if (
+    !(await confirmed(
+      ctx,
+      `Drop all ${approx}${count} dead-lettered record(s) of route ${route} from the ${queue.kind} queue?`,
+      values.yes,
+    ))
+  )
+    return 1;
+  const purged = await queue.purge(route);
+  io.out(
+    values.json
+      ? `${JSON.stringify({ route, purged, queue: queue.kind, ...(queue.kind === 'sqs' ? { approximate: true } : {}) })}\n`
+      : `route ${route}: purged ${approx}${purged} dead-lettered record(s) from the ${queue.kind} queue\n`,
+  );
+  return 0;
 }
 
 /** The invoker `--invoke` names, as the bridge builds it; in-process function logs go to stderr. */

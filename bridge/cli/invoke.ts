@@ -6,15 +6,11 @@ import { Console } from 'node:console';
 import { readFile } from 'node:fs/promises';
 import { createLambdaContext } from '../lambda/context.js';
 import { isStageName, loadStageHandler, STAGE_NAMES } from '../stages.js';
+import { INVOKE_COMMAND } from './definitions.js';
 import { CliUsageError, parseCommandLine } from './usage.js';
 
-export const INVOKE_USAGE = `etcd-bridge invoke <${STAGE_NAMES.join('|')}> --event FILE [--timeout-ms N]`;
-
 export async function invokeCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parseCommandLine('invoke', args, {
-    event: { type: 'string', short: 'e' },
-    'timeout-ms': { type: 'string' },
-  });
+  const { values, positionals } = parseCommandLine('invoke', args, INVOKE_COMMAND.flags);
   const stage = positionals[0];
   if (stage === undefined || !isStageName(stage) || positionals.length > 1) {
     throw new CliUsageError(
@@ -22,7 +18,7 @@ export async function invokeCommand(args: string[]): Promise<number> {
     );
   }
   if (values.event === undefined) throw new CliUsageError('invoke: --event FILE is required');
-  const timeoutMs = Number(values['timeout-ms'] ?? 30_000);
+  const timeoutMs = Number(values['timeout-ms']);
   if (!Number.isInteger(timeoutMs) || timeoutMs <= 0)
     throw new CliUsageError('invoke: --timeout-ms must be a positive integer');
 

@@ -8,19 +8,13 @@ import { asyncFailuresToEtcd } from '../lambda-endpoint/async-dead-letters.js';
 import { startLambdaEndpoint } from '../lambda-endpoint/server.js';
 import { stageFunctions } from '../lambda-endpoint/stage-functions.js';
 import { type BridgeLogger, createLogger } from '../log.js';
+import { LAMBDA_ENDPOINT_COMMAND } from './definitions.js';
+import { listenOrExplain } from './ports.js';
 import { CliUsageError, parseCommandLine } from './usage.js';
 
-export const LAMBDA_ENDPOINT_USAGE =
-  'etcd-bridge lambda-endpoint [--port 3001] [--host 127.0.0.1] [--timeout-ms 30000] [--etcd URL --group NAME]';
-
 export async function lambdaEndpointCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parseCommandLine('lambda-endpoint', args, {
-    port: { type: 'string', default: '3001' },
-    host: { type: 'string', default: '127.0.0.1' },
-    'timeout-ms': { type: 'string', default: '30000' },
-    etcd: { type: 'string' },
-    group: { type: 'string', default: 'default' },
-  });
+  // Flags, defaults and help text: bridge/cli/definitions.ts.
+  const { values, positionals } = parseCommandLine('lambda-endpoint', args, LAMBDA_ENDPOINT_COMMAND.flags);
   if (positionals.length > 0)
     throw new CliUsageError(`lambda-endpoint: unexpected argument ${positionals[0]}`);
   const port = Number(values.port);
@@ -33,18 +27,30 @@ export async function lambdaEndpointCommand(args: string[]): Promise<number> {
   const logger = createLogger({ serviceName: 'lambda-endpoint' });
   // Event invocations that fail for good go to the stage's dead-letter prefix when etcd is given.
   const client = values.etcd ? new Etcd3({ hosts: values.etcd.split(',') }) : undefined;
-  const endpoint = await startLambdaEndpoint({
-    functions: await stageFunctions(timeoutMs),
-    host: values.host,
+  const functions = await stageFunctions(timeoutMs);
+  const listen = () =>
+    startLambdaEndpoint({
+      functions,
+      host: values.host,
+      port,
+      log: endpointLog(logger),
+      ...(client
+        ? {
+            onAsyncFailure: asyncFailuresToEtcd(client, keyspaceFor(values.group), (m, f) =>
+              logger.log('warn', m, f),
+            ),
+          }
+        : {}),
+    });
+  // A busy port exits 2 naming it and --port, not with an EADDRINUSE stack trace.
+  const endpoint = await listenOrExplain(listen, {
     port,
-    log: endpointLog(logger),
-    ...(client
-      ? {
-          onAsyncFailure: asyncFailuresToEtcd(client, keyspaceFor(values.group), (m, f) =>
-            logger.log('warn', m, f),
-          ),
-        }
-      : {}),
+    host: values.host,
+    flag: '--port',
+    off: '0 picks a free one',
+  }).catch((error: unknown) => {
+    client?.close();
+    throw error;
   });
   logger.log('info', 'Lambda endpoint listening', { url: endpoint.url, functions: 'heat-stacks, job-state' });
   process.stdout.write(`AWS_ENDPOINT_URL_LAMBDA=${endpoint.url}\n`);

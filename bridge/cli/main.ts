@@ -8,27 +8,21 @@ import { join } from 'node:path';
 import { ConfigError } from '../errors.js';
 import { packageRoot } from '../paths.js';
 import { COMMAND_DEFINITIONS, type CommandDefinition, DLQ_SUBCOMMANDS } from './definitions.js';
-import { devCommand } from './dev.js';
-import { dlqCommand } from './dlq.js';
 import { describeFailure, failureDetails } from './failure.js';
 import { renderHelp, topLevelHelp, usageLine } from './help.js';
-import { invokeCommand } from './invoke.js';
-import { lambdaEndpointCommand } from './lambda-endpoint.js';
-import { replayCommand } from './replay.js';
-import { startCommand } from './start.js';
-import { statusCommand } from './status.js';
 import { CliFailure, CliUsageError } from './usage.js';
 
 type Command = (args: string[]) => Promise<number>;
 
-const COMMANDS: Record<keyof typeof COMMAND_DEFINITIONS, Command> = {
-  dev: devCommand,
-  start: startCommand,
-  status: statusCommand,
-  dlq: dlqCommand,
-  replay: replayCommand,
-  invoke: invokeCommand,
-  'lambda-endpoint': lambdaEndpointCommand,
+/** Loaded when run: `--help` stays quick, and one command's dependencies never hold up another's. */
+const COMMANDS: Record<keyof typeof COMMAND_DEFINITIONS, () => Promise<Command>> = {
+  dev: async () => (await import('./dev.js')).devCommand,
+  start: async () => (await import('./start.js')).startCommand,
+  status: async () => (await import('./status.js')).statusCommand,
+  dlq: async () => (await import('./dlq.js')).dlqCommand,
+  replay: async () => (await import('./replay.js')).replayCommand,
+  invoke: async () => (await import('./invoke.js')).invokeCommand,
+  'lambda-endpoint': async () => (await import('./lambda-endpoint.js')).lambdaEndpointCommand,
 };
 
 function isCommand(name: string): name is keyof typeof COMMAND_DEFINITIONS {
@@ -82,7 +76,8 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   try {
-    return await COMMANDS[name](args);
+    const command = await COMMANDS[name]();
+    return await command(args);
   } catch (error) {
     if (error instanceof CliUsageError) {
       const def = definitionFor(name, args);

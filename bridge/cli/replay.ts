@@ -6,23 +6,15 @@ import { readFile } from 'node:fs/promises';
 import { errorMessage } from '../errors.js';
 import { runReplay } from '../replay/run.js';
 import { parseTrace, TraceError } from '../replay/trace.js';
+import { REPLAY } from './definitions.js';
 import { progressBar } from './progress.js';
 import { CliUsageError, parseCommandLine } from './usage.js';
-
-export const REPLAY_USAGE =
-  'etcd-bridge replay --trace FILE [--etcd URL] [--invoke inprocess|lambda] [--allow-extra N] [--json]';
 
 /** How many mismatches the JSON line carries. */
 const MISMATCHES_SHOWN = 5;
 
 export async function replayCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parseCommandLine('replay', args, {
-    trace: { type: 'string' },
-    etcd: { type: 'string' },
-    invoke: { type: 'string', default: 'inprocess' },
-    'allow-extra': { type: 'string', default: '0' },
-    json: { type: 'boolean', default: false },
-  });
+  const { values, positionals } = parseCommandLine('replay', args, REPLAY.flags);
   if (positionals.length > 0) throw new CliUsageError(`replay: unexpected argument ${positionals[0]}`);
   if (!values.trace) throw new CliUsageError('replay: --trace FILE is required');
   if (values.invoke !== 'inprocess' && values.invoke !== 'lambda') {

@@ -7,11 +7,11 @@ import { LeadershipLostError } from '../errors.js';
 import { explainEtcdFailure } from '../etcd/client.js';
 import { createLogger } from '../log.js';
 import { startObservability } from '../observability/server.js';
-import { CONFIG_FLAGS, configFromFlags } from './config-flags.js';
+import { configFromFlags } from './config-flags.js';
+import { START } from './definitions.js';
+import { listenOrExplain } from './ports.js';
+import { runPreflight } from './preflight.js';
 import { CliUsageError, parseCommandLine } from './usage.js';
-
-export const START_USAGE =
-  'etcd-bridge start [--config F] [--etcd URL,...] [--invoke inprocess|lambda] [--lambda-endpoint URL] [--group NAME] [--start-position latest|earliest|resync|REV] [--metrics-port N]';
 
 /** How long a graceful stop (SIGTERM/SIGINT) may drain, and a failed bridge may take to go. */
 const SHUTDOWN_GRACE_MS = 20_000;
@@ -21,12 +21,20 @@ const FATAL_EXIT_GRACE_MS = 3_000;
 export const EXIT_LEADERSHIP_LOST = 3;
 
 export async function startCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parseCommandLine('start', args, CONFIG_FLAGS);
+  const { values, positionals } = parseCommandLine('start', args, START.flags);
   if (positionals.length > 0) throw new CliUsageError(`start: unexpected argument ${positionals[0]}`);
   const config = await configFromFlags(values);
   const logger = createLogger();
+  // What would dead-letter every record (no such function, no credentials, a queue that does not
+  // answer) is found before campaigning, and exits 2 naming the setting.
+  if (!values['skip-preflight']) await runPreflight(config, logger);
 
-  const observability = await startObservability(config.observability, logger);
+  const observability = await listenOrExplain(() => startObservability(config.observability, logger), {
+    port: config.observability.port,
+    host: config.observability.host,
+    flag: '--metrics-port',
+    off: '0 turns it off',
+  });
   // Until this bridge leads there is nothing to drain (a standby may campaign for hours): a signal
   // then just ends the process; the campaign's lease expires on its own.
   const beforeLeading = (signal: NodeJS.Signals) => {

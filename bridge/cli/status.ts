@@ -14,12 +14,11 @@ import { createDeadLetterQueue, type DeadLetterQueueOptions } from '../dlq/from-
 import { ConfigError, errorMessage } from '../errors.js';
 import { createEtcdClient } from '../etcd/client.js';
 import { keyspaceFor } from '../keyspace.js';
-import { readStatus, type StatusReport } from '../status.js';
-import { CONFIG_FLAGS, configFromFlags } from './config-flags.js';
+import { noLeaderHint, readStatus, type StatusReport } from '../status/reader.js';
+import { configFromFlags } from './config-flags.js';
+import { STATUS } from './definitions.js';
 import { type CliIo, processIo } from './dlq.js';
 import { CliUsageError, parseCommandLine } from './usage.js';
-
-export const STATUS_USAGE = 'etcd-bridge status [--json] [--config F] [--etcd URL,...] [--group NAME]';
 
 export function statusCommand(args: string[]): Promise<number> {
   return runStatus(args);
@@ -30,12 +29,7 @@ export async function runStatus(
   deps: { io?: CliIo; queueOptions?: DeadLetterQueueOptions } = {},
 ): Promise<number> {
   const io = deps.io ?? processIo;
-  const { values, positionals } = parseCommandLine('status', args, {
-    config: CONFIG_FLAGS.config,
-    etcd: CONFIG_FLAGS.etcd,
-    group: CONFIG_FLAGS.group,
-    json: { type: 'boolean', default: false },
-  });
+  const { values, positionals } = parseCommandLine('status', args, STATUS.flags);
   if (positionals.length > 0) throw new CliUsageError(`status: unexpected argument ${positionals[0]}`);
   let config: BridgeConfig;
   try {
@@ -53,7 +47,7 @@ export async function runStatus(
       client,
       keyspace,
       group: config.group,
-      routes: config.routes.map((r) => r.name),
+      routes: config.routes,
       queue: createDeadLetterQueue(config, client, keyspace, deps.queueOptions),
     });
     io.out(values.json ? `${JSON.stringify(report)}\n` : formatReport(report));
@@ -75,6 +69,8 @@ export function formatReport(report: StatusReport): string {
   lines.push(
     `group ${report.group}   head revision ${report.headRevision}   leader ${report.leader ?? '(none)'}   ${freshness}`,
   );
+  const hint = noLeaderHint(report);
+  if (hint !== undefined) lines.push(hint);
   const rows = [
     ['ROUTE', 'CHECKPOINT', 'HEAD', 'LAG', 'IN FLIGHT', 'DEAD-LETTERED'],
     ...report.routes.map((r) => [

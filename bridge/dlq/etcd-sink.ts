@@ -92,11 +92,39 @@ export class EtcdDeadLetterSink implements DeadLetterQueue {
     // Listing an etcd prefix takes nothing away from anyone.
   }
 
+  async delete(id: string): Promise<DeadLetterRecord | undefined> {
+    const [route, revision, discriminator, ...rest] = id.split('/');
+    if (!route || !revision || !/^[0-9]+$/.test(revision) || discriminator === undefined || rest.length > 0)
+      return undefined;
+    const deleted = await this.client
+      .delete()
+      .key(this.keyspace.dlq(route, revision, discriminator))
+      .getPrevious();
+    const kv = deleted[0];
+    if (!kv) return undefined;
+    const parsed = DeadLetterRecordSchema.safeParse(safeJson(kv.value.toString('utf8')));
+    // Gone either way; a value that was not a record still says what was there.
+    return parsed.success ? parsed.data : undefined;
+  }
+
+  async purge(route: string): Promise<number> {
+    const result = await this.client.delete().prefix(this.keyspace.dlqPrefix(route)).exec();
+    return Number(result.deleted);
+  }
+
   removalInTxn(entry: DeadLetterEntry): { compares: ICompare[]; ops: IRequestOp[] } {
     return { compares: this.guard(entry), ops: [op.delete(entry.id)] };
   }
 
   private guard(entry: DeadLetterEntry): ICompare[] {
     return entry.version === undefined ? [] : [compare.modRevision(entry.id, entry.version)];
+  }
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
   }
 }

@@ -44,6 +44,16 @@ export interface DeadLetterQueue extends DeadLetterSink {
   /** Hand back entries listed but left alone (SQS: visible again at once). */
   release(entries: readonly DeadLetterEntry[]): Promise<void>;
   /**
+   * Drop the record with this full id (`recordId`) without running it; the record dropped, or
+   * undefined when the queue holds none by that id.
+   */
+  delete(id: string): Promise<DeadLetterRecord | undefined>;
+  /**
+   * Drop every record of the route. etcd: the records deleted, exactly. SQS: PurgeQueue (visible
+   * and in-flight messages alike), and the queue's approximate count just before.
+   */
+  purge(route: string): Promise<number>;
+  /**
    * A transactional queue (etcd): the compares and ops that remove the entry inside another
    * transaction (a redrive's commit), so the outputs and the removal land together.
    */

@@ -10,12 +10,13 @@ import {
   ChangeMessageVisibilityBatchCommand,
   DeleteMessageCommand,
   GetQueueAttributesCommand,
+  PurgeQueueCommand,
   ReceiveMessageCommand,
   SendMessageCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import { ConfigError } from '../errors.js';
-import { type DeadLetterRecord, DeadLetterRecordSchema } from './record.js';
+import { type DeadLetterRecord, DeadLetterRecordSchema, recordId } from './record.js';
 import type { DeadLetterEntry, DeadLetterQueue } from './sink.js';
 
 export interface SqsDeadLetterSinkOptions {
@@ -127,6 +128,29 @@ export class SqsDeadLetterSink implements DeadLetterQueue {
       Number(attributes.ApproximateNumberOfMessages ?? 0) +
       Number(attributes.ApproximateNumberOfMessagesNotVisible ?? 0)
     );
+  }
+
+  /**
+   * Receives the route's messages until the one with this id turns up, deletes it, and makes the
+   * others visible again. SQS has no lookup by content; a dead-letter queue is small.
+   */
+  async delete(id: string): Promise<DeadLetterRecord | undefined> {
+    const route = id.split('/')[0] ?? '';
+    if (!Object.hasOwn(this.queueUrls, route)) return undefined;
+    const entries = await this.list(route, Number.MAX_SAFE_INTEGER);
+    const found = entries.find((e) => recordId(e.record) === id);
+    try {
+      if (found) await this.remove(found);
+    } finally {
+      await this.release(entries.filter((e) => e !== found));
+    }
+    return found?.record;
+  }
+
+  async purge(route: string): Promise<number> {
+    const count = await this.count(route);
+    await this.client.send(new PurgeQueueCommand({ QueueUrl: this.urlFor(route) }));
+    return count;
   }
 
   async release(entries: readonly DeadLetterEntry[]): Promise<void> {

@@ -42,6 +42,11 @@ export interface EmbeddedEtcdOptions {
   binary?: string;
   /** Serve clients over TLS (https://); default plain http://. */
   tls?: EmbeddedEtcdTls;
+  /**
+   * Run etcd in its own process group, so a terminal's Ctrl-C reaches only its parent, which can
+   * then stop its own work before etcd (`etcd-bridge dev`). Default false.
+   */
+  detached?: boolean;
 }
 
 export interface StopOptions {
@@ -290,7 +295,11 @@ export class EmbeddedEtcd {
   private async launch(): Promise<void> {
     this.tail.length = 0;
     this.sawReady = false;
-    const child = spawn(this.binary, this.args(), { env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(this.binary, this.args(), {
+      env: childEnv(),
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: this.options.detached ?? false,
+    });
     runOnExit(this.exitCleanup);
     const dog =
       child.pid === undefined ? undefined : watchdog(child.pid, this.ownsDataDir ? this.dataDir : undefined);
