@@ -17,21 +17,29 @@
  * - Superseded: K's marker is past R (a newer revision of K was applied or dead-lettered since).
  *   Applying R now would overwrite a newer result, breaking per-key order, so the record is
  *   dropped from the queue and reported as superseded; nothing is written.
- * - A record that fails again (function error, bad record, value no longer available) stays in
- *   the queue with its error, attempts + 1 and lastAttemptAt updated. One attempt per record and
- *   run: the operator decides when to try again.
+ * - A record that fails again (function error, bad record, value no longer available, a commit
+ *   etcd refuses) stays in the queue with its error, attempts + 1 and lastAttemptAt updated, and
+ *   the run goes on with the next record. One attempt per record and run: the operator decides
+ *   when to try again. Its outcome carries the real cause, classified (failure/classify.ts); an
+ *   etcd call that fails transiently (unavailable, etcd3's circuit breaker open) is tried again
+ *   with the redrive backoff first, so a breaker's "circuit is open" never stands for the cause.
  * - The redrive is not the leader and does not take the leader fence: the marker compare is what
  *   keeps it and a running bridge from applying one revision twice or out of order (a bridge that
  *   commits K meanwhile changes the marker and the redrive's transaction fails, or the other way
  *   round, and the loser finds out from the marker).
  */
-import type { Etcd3, IRequestOp } from 'etcd3';
-import { compileKeyPattern, type Mutation, type Route, type StageRecord } from '../../shared/index.js';
-import { errorMessage, InvokeError } from '../errors.js';
-import { compare, op } from '../etcd/ops.js';
+import type { Etcd3 } from 'etcd3';
+import type { Mutation, Route, StageRecord } from '../../shared/index.js';
+import { CommitRejectedError, errorMessage } from '../errors.js';
+import { compare, mutationOp, op } from '../etcd/ops.js';
+import { BACKOFF } from '../failure/backoff.js';
+import type { FailureReason, Verdict } from '../failure/classify.js';
+import { type Failure, failureOf, failureOfRecord } from '../failure/failure.js';
+import { retrying } from '../failure/retrying.js';
 import type { Invoker } from '../invoke/invoker.js';
+import { buildStageRecord, RouteReads } from '../invoke/stage-record.js';
 import { type Keyspace, padRevision } from '../keyspace.js';
-import { readSnapshot } from '../source/snapshot.js';
+import { readSnapshot, type Snapshot } from '../source/snapshot.js';
 import {
   type DeadLetterRecord,
   idMatches,
@@ -42,6 +50,15 @@ import {
 } from './record.js';
 import type { DeadLetterEntry, DeadLetterQueue } from './sink.js';
 
+/** Why a record failed again: the cause as it came, and what the classifier makes of it. */
+export interface RedriveFailure {
+  readonly errorType: string;
+  readonly message: string;
+  readonly verdict: Verdict;
+  readonly reason: FailureReason;
+}
+
+/** One record's outcome in a redrive run (what `etcd-bridge dlq redrive` prints, one a line). */
 export type RedriveOutcome =
   /** The outputs are committed and the entry is gone. */
   | {
@@ -57,8 +74,17 @@ export type RedriveOutcome =
       readonly record: DeadLetterRecord;
       readonly appliedRevision: string;
     }
-  /** Failed again: still in the queue, with attempts + 1. */
-  | { readonly kind: 'failed'; readonly id: string; readonly record: DeadLetterRecord }
+  /**
+   * Failed again. `record` is what the queue now holds (attempts + 1, this failure's error);
+   * if the queue could not be updated, `updateFailure` says why and the entry is as it was.
+   */
+  | {
+      readonly kind: 'failed';
+      readonly id: string;
+      readonly record: DeadLetterRecord;
+      readonly failure: RedriveFailure;
+      readonly updateFailure?: RedriveFailure;
+    }
   /** Left as it is: no such route configured, or the entry changed while we worked on it. */
   | {
       readonly kind: 'skipped';
@@ -66,6 +92,8 @@ export type RedriveOutcome =
       readonly record: DeadLetterRecord;
       readonly reason: string;
     };
+
+export type RedriveOutcomeKind = RedriveOutcome['kind'];
 
 export interface RedriveOptions {
   readonly client: Etcd3;
@@ -82,9 +110,17 @@ export interface RedriveOptions {
   onProgress?(done: number, total: number): void;
 }
 
-const decoder = new TextDecoder('utf-8', { fatal: true });
 /** Attempts at one record's commit when a concurrent change made its transaction fail. */
 const COMMIT_TRIES = 3;
+/**
+ * How long one etcd call that fails transiently is tried again: past a circuit breaker's open
+ * window (etcd3's default is 5 s; the bridge's own client's 200 ms).
+ */
+const ETCD_PATIENCE_MS = 15_000;
+
+/** An etcd call of the redrive, tried again while it fails transiently. */
+const patiently = <T>(work: () => Promise<T>): Promise<T> =>
+  retrying(work, { patienceMs: ETCD_PATIENCE_MS, backoff: BACKOFF.redrive });
 
 export async function redrive(options: RedriveOptions): Promise<RedriveOutcome[]> {
   const { queue } = options;
@@ -100,7 +136,7 @@ export async function redrive(options: RedriveOptions): Promise<RedriveOutcome[]
     for (const route of routes) {
       let after: string | undefined;
       for (;;) {
-        const page = await queue.list(route, pageSize, after);
+        const page = await patiently(() => queue.list(route, pageSize, after));
         if (page.length === 0) break;
         after = page.at(-1)?.id;
         let fresh = 0;
@@ -128,129 +164,173 @@ export async function redrive(options: RedriveOptions): Promise<RedriveOutcome[]
   return outcomes;
 }
 
-/** Redrive one entry (see the header for what each outcome means). */
+/**
+ * Redrive one entry (see the header for what each outcome means). Never throws: whatever goes
+ * wrong is this record's outcome, and the run goes on with the next one.
+ */
 export async function redriveEntry(options: RedriveOptions, entry: DeadLetterEntry): Promise<RedriveOutcome> {
-  const { client, keyspace, queue, invoker } = options;
   const record = entry.record;
   const id = recordId(record);
   const route = options.routes.find((r) => r.name === record.route);
   if (!route) return { kind: 'skipped', id, record, reason: `no route named ${record.route} is configured` };
+  try {
+    return await attempt(options, entry, route);
+  } catch (error) {
+    return failAgain(options.queue, entry, failureOf(error));
+  }
+}
 
-  const failAgain = async (errorType: string, message: string): Promise<RedriveOutcome> => {
-    const updated = withFailedAttempt(record, errorType, `${message} (redrive)`);
-    try {
-      await queue.replace(entry, updated);
-    } catch (error) {
-      return {
-        kind: 'skipped',
-        id,
-        record,
-        reason: `failed again, but could not update it: ${errorMessage(error)}`,
-      };
-    }
-    return { kind: 'failed', id, record: updated };
-  };
-
-  const parts = compileKeyPattern(route.keyPattern).match(record.key);
-  const readKeys = parts ? route.reads.map((template) => compileKeyPattern(template).build(parts)) : [];
+/** Up to COMMIT_TRIES rounds of snapshot → value → invoke → commit, while the key's marker moves. */
+async function attempt(
+  options: RedriveOptions,
+  entry: DeadLetterEntry,
+  route: Route,
+): Promise<RedriveOutcome> {
+  const { client, keyspace, queue } = options;
+  const record = entry.record;
+  const id = recordId(record);
+  const readKeys = new RouteReads(route).keysFor(record.key);
   const markerKey = keyspace.applied(route.name, record.key);
   const revision = BigInt(record.modRevision);
 
-  for (let attempt = 0; attempt < COMMIT_TRIES; attempt++) {
+  for (let round = 0; round < COMMIT_TRIES; round++) {
     // 1. One snapshot: the key's applied marker, the key itself, what the route reads.
-    const snapshot = await readSnapshot(client, [markerKey, record.key, ...readKeys]);
+    const snapshot = await patiently(() => readSnapshot(client, [markerKey, record.key, ...readKeys]));
     const marker = snapshot.entries.get(markerKey) ?? null;
     const applied = marker ? BigInt(marker.value.toString('utf8')) : 0n;
     if (applied > revision) {
-      await queue.remove(entry);
+      await patiently(() => queue.remove(entry));
       return { kind: 'superseded', id, record, appliedRevision: applied.toString() };
     }
 
-    // 2. The value: from the record, or from etcd when the record left it out for size.
-    let value = recordValueBytes(record);
-    if (value === undefined) {
-      const current = snapshot.entries.get(record.key);
-      value =
-        current && current.modRevision === record.modRevision
-          ? current.value
-          : await valueAtRevision(client, record.key, record.modRevision);
-      if (value === undefined)
-        return failAgain(
-          'ValueUnavailable',
-          `the record left its ${record.valueSize}-byte value out and etcd no longer has ${record.key} at revision ${record.modRevision}`,
-        );
-      if (sha256Hex(value) !== record.valueSha256)
-        return failAgain(
-          'ValueUnavailable',
-          `${record.key} at revision ${record.modRevision} does not match the record's sha256`,
-        );
-    }
-    let text: string | null = null;
-    if (value !== null) {
-      try {
-        text = decoder.decode(value);
-      } catch {
-        return failAgain('RecordValidationError', `${record.key}: value: is not valid UTF-8`);
-      }
-    }
-    const reads: Record<string, string | null> = {};
-    for (const key of readKeys) {
-      const entryAt = snapshot.entries.get(key);
-      reads[key] = entryAt ? entryAt.value.toString('utf8') : null;
-    }
+    // 2. The record as the bridge would have sent it.
+    const value = await recordValue(client, record, snapshot);
+    if (!value.ok) return failAgain(queue, entry, value.failure);
+    const built = buildStageRecord(
+      {
+        id: '0',
+        type: record.type,
+        key: record.key,
+        value: value.bytes,
+        modRevision: record.modRevision,
+        readKeys,
+      },
+      snapshot,
+    );
+    if (!built.ok) return failAgain(queue, entry, built.failure);
 
     // 3. Invoke.
-    const stageRecord: StageRecord = {
-      id: '0',
-      type: record.type,
-      key: record.key,
-      value: text,
-      modRevision: record.modRevision,
-      reads,
-    };
-    let mutations: readonly Mutation[];
-    try {
-      const response = await invoker.invoke(route.function, { route: route.name, records: [stageRecord] });
-      const failure = response.batchItemFailures[0];
-      if (failure) return failAgain(failure.errorType ?? 'FunctionRecordError', failure.error);
-      mutations = response.results[0]?.mutations ?? [];
-    } catch (error) {
-      const kind = error instanceof InvokeError ? error.kind : error instanceof Error ? error.name : 'Error';
-      return failAgain(kind, errorMessage(error));
-    }
+    const answer = await invokeOne(options.invoker, route, built.record);
+    if (!answer.ok) return failAgain(queue, entry, answer.failure);
 
     // 4. Commit: outputs + marker (+ the entry's removal), if nothing moved since the snapshot.
     const removal = queue.removalInTxn?.(entry);
-    let result: Awaited<ReturnType<typeof client.kv.txn>>;
+    let succeeded: boolean;
     try {
-      result = await client.kv.txn({
-        compare: [compare.modRevision(markerKey, marker?.modRevision ?? '0'), ...(removal?.compares ?? [])],
-        success: [
-          op.put(markerKey, padRevision(revision)),
-          ...mutations.map(mutationOp),
-          ...(removal?.ops ?? []),
-        ],
-        failure: [],
-      });
+      const result = await patiently(() =>
+        client.kv.txn({
+          compare: [compare.modRevision(markerKey, marker?.modRevision ?? '0'), ...(removal?.compares ?? [])],
+          success: [
+            op.put(markerKey, padRevision(revision)),
+            ...answer.mutations.map(mutationOp),
+            ...(removal?.ops ?? []),
+          ],
+          failure: [],
+        }),
+      );
+      succeeded = result.succeeded;
     } catch (error) {
       // etcd refused it (too large for one request, say): this record's failure, not the run's.
-      return failAgain(
-        error instanceof Error ? error.name : 'Error',
-        `commit failed: ${errorMessage(error)}`,
-      );
+      const rejected = new CommitRejectedError(`etcd refused the commit: ${errorMessage(error)}`, {
+        cause: error,
+      });
+      return failAgain(queue, entry, failureOf(failureOf(error).verdict === 'terminal' ? rejected : error));
     }
-    if (result.succeeded) {
-      if (!removal) await queue.remove(entry);
-      return { kind: 'redriven', id, record, writes: mutations.length };
+    if (succeeded) {
+      if (!removal) await patiently(() => queue.remove(entry));
+      return { kind: 'redriven', id, record, writes: answer.mutations.length };
     }
     if (removal && entry.version !== undefined) {
-      const now = await client.get(entry.id).exec();
+      const now = await patiently(() => client.get(entry.id).exec());
       if (now.kvs[0]?.mod_revision !== entry.version)
         return { kind: 'skipped', id, record, reason: 'the entry changed or went while it was redriven' };
     }
     // The marker moved (a bridge committed this key meanwhile): look again.
   }
   return { kind: 'skipped', id, record, reason: `the key kept changing; tried ${COMMIT_TRIES} times` };
+}
+
+type Answer =
+  | { readonly ok: true; readonly mutations: readonly Mutation[] }
+  | { readonly ok: false; readonly failure: Failure };
+
+async function invokeOne(invoker: Invoker, route: Route, record: StageRecord): Promise<Answer> {
+  try {
+    const response = await invoker.invoke(route.function, { route: route.name, records: [record] });
+    const failure = response.batchItemFailures[0];
+    if (failure) return { ok: false, failure: failureOfRecord(failure) };
+    return { ok: true, mutations: response.results[0]?.mutations ?? [] };
+  } catch (error) {
+    return { ok: false, failure: failureOf(error) };
+  }
+}
+
+type Value =
+  | { readonly ok: true; readonly bytes: Buffer | null }
+  | { readonly ok: false; readonly failure: Failure };
+
+/** The record's value: from the record, or from etcd when the record left it out for size. */
+async function recordValue(client: Etcd3, record: DeadLetterRecord, snapshot: Snapshot): Promise<Value> {
+  const kept = recordValueBytes(record);
+  if (kept !== undefined) return { ok: true, bytes: kept };
+  const current = snapshot.entries.get(record.key);
+  const bytes =
+    current && current.modRevision === record.modRevision
+      ? current.value
+      : await valueAtRevision(client, record.key, record.modRevision);
+  const unavailable = (message: string): Value => ({
+    ok: false,
+    failure: { verdict: 'terminal', reason: 'bad-record', errorType: 'ValueUnavailable', message },
+  });
+  if (bytes === undefined)
+    return unavailable(
+      `the record left its ${record.valueSize}-byte value out and etcd no longer has ${record.key} at revision ${record.modRevision}`,
+    );
+  if (sha256Hex(bytes) !== record.valueSha256)
+    return unavailable(`${record.key} at revision ${record.modRevision} does not match the record's sha256`);
+  return { ok: true, bytes };
+}
+
+/** The record stays in the queue with this failure and one more attempt. */
+async function failAgain(
+  queue: DeadLetterQueue,
+  entry: DeadLetterEntry,
+  failure: Failure,
+): Promise<RedriveOutcome> {
+  const id = recordId(entry.record);
+  const cause = redriveFailure(failure);
+  const updated = withFailedAttempt(entry.record, failure.errorType, `${failure.message} (redrive)`);
+  try {
+    await patiently(() => queue.replace(entry, updated));
+  } catch (error) {
+    return {
+      kind: 'failed',
+      id,
+      record: entry.record,
+      failure: cause,
+      updateFailure: redriveFailure(failureOf(error)),
+    };
+  }
+  return { kind: 'failed', id, record: updated, failure: cause };
+}
+
+function redriveFailure(failure: Failure): RedriveFailure {
+  return {
+    errorType: failure.errorType,
+    message: failure.message,
+    verdict: failure.verdict,
+    reason: failure.reason,
+  };
 }
 
 async function valueAtRevision(client: Etcd3, key: string, revision: string): Promise<Buffer | undefined> {
@@ -262,11 +342,4 @@ async function valueAtRevision(client: Etcd3, key: string, revision: string): Pr
     // Compacted away (or etcd refused): the value is gone.
     return undefined;
   }
-}
-
-function mutationOp(mutation: Mutation): IRequestOp {
-  if (mutation.op === 'put') return op.put(mutation.key, mutation.value);
-  return mutation.ifModRevision === undefined
-    ? op.delete(mutation.key)
-    : op.deleteIfAt(mutation.key, mutation.ifModRevision);
 }

@@ -70,6 +70,11 @@ export const BACKOFF = {
   deadLetter: { initialDelayMs: 100, maxDelayMs: 30_000 },
   /** A snapshot read or a resync page etcd did not answer. */
   read: { initialDelayMs: 100, maxDelayMs: 2_000 },
+  /**
+   * One etcd call of a redrive (a CLI run, no loop of its own): long enough for etcd3's circuit
+   * breaker to let calls through again (it opens for 200 ms after three failures in a row).
+   */
+  redrive: { initialDelayMs: 250, maxDelayMs: 2_000 },
 } as const satisfies Record<string, BackoffOptions>;
 
 /** Waits `ms`, or less if `signal` aborts first (a stopping bridge does not sit out a backoff). */

@@ -1,15 +1,19 @@
 /**
  * Terminal failures (DESIGN §4 invariant 7, §7) on a real etcd: a poison record goes to the
  * dead-letter queue whole while its neighbours flow; `onFailure: block` holds its key instead; the
- * SQS sink (SQSClient mocked) gets the same JSON record, without a value over 256 KiB.
+ * SQS sink (SQSClient mocked) gets the same JSON record, without a value over 256 KiB; a redrive
+ * goes on after a record fails again and reports its real cause.
  */
 import { createHash } from 'node:crypto';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Bridge } from '../../bridge/bridge.js';
+import { parseBridgeConfig } from '../../bridge/config.js';
 import { EtcdDeadLetterSink } from '../../bridge/dlq/etcd-sink.js';
-import { DeadLetterRecordSchema } from '../../bridge/dlq/record.js';
+import { buildDeadLetterRecord, DeadLetterRecordSchema } from '../../bridge/dlq/record.js';
+import { redrive } from '../../bridge/dlq/redrive.js';
 import { SqsDeadLetterSink } from '../../bridge/dlq/sqs-sink.js';
+import { InProcessInvoker } from '../../bridge/invoke/in-process.js';
 import { keyspaceFor, padRevision } from '../../bridge/keyspace.js';
 import { DEFAULT_ROUTES, type RouteInput } from '../../shared/index.js';
 import { startBridge } from '../helpers/bridge.js';
@@ -254,5 +258,81 @@ describe('SQS dead-letter sink (SQSClient mocked) under a bridge on a real etcd'
     await sink.release(listed);
     expect(await sink.count('heat-stacks')).toBe(1);
     expect((await sink.list('heat-stacks')).map((e) => e.record.key)).toEqual([heatKey('sqs-big')]);
+  });
+});
+
+describe('redrive on a real etcd', () => {
+  let fixture: EtcdFixture;
+
+  beforeAll(async () => {
+    fixture = await startEtcd();
+  });
+  afterAll(async () => {
+    await stopEtcd(fixture);
+  });
+
+  it('goes on after a record fails again, and reports its real, classified cause', async () => {
+    // Prepare: three dead-lettered heat stacks; the middle one's job_state is too large for etcd.
+    const keyspace = keyspaceFor('redrive');
+    const sink = new EtcdDeadLetterSink(fixture.client, keyspace);
+    const outputs = Array.from({ length: 24_000 }, (_, i) => ({ output_key: `k${i}`, output_value: i }));
+    const values: Record<string, string> = {
+      'redrive-a': heatStackText({ stack_status: 'CREATE_COMPLETE' }),
+      'redrive-b': JSON.stringify({ stack_status: 'CREATE_COMPLETE', output: outputs, status_reason: 'ok' }),
+      'redrive-c': heatStackText({ stack_status: 'UPDATE_COMPLETE' }),
+    };
+    for (const [id, value] of Object.entries(values)) {
+      const revision = (await fixture.client.put(heatKey(id)).value(value).exec()).header.revision;
+      const record = buildDeadLetterRecord(
+        {
+          route: 'heat-stacks',
+          key: heatKey(id),
+          type: 'put',
+          modRevision: BigInt(revision),
+          value: Buffer.from(value),
+          errorType: 'Unhandled',
+          errorMessage: 'the function was down',
+          attempts: 6,
+          firstAttemptAt: Date.now(),
+          lastAttemptAt: Date.now(),
+          bridgeId: 'test',
+        },
+        sink.maxValueBytes,
+      );
+      const entry = sink.write(record);
+      await fixture.client.put(entry.key).value(entry.value);
+    }
+
+    // Act
+    const outcomes = await redrive({
+      client: fixture.client,
+      keyspace,
+      queue: sink,
+      invoker: new InProcessInvoker(),
+      routes: parseBridgeConfig({ etcd: { endpoints: [fixture.etcd.clientUrl] } }).routes,
+    });
+
+    // Assess: one outcome per record, in order; the failure is etcd's refusal, not a breaker's.
+    expect(outcomes.map((o) => [o.record.key, o.kind])).toEqual([
+      [heatKey('redrive-a'), 'redriven'],
+      [heatKey('redrive-b'), 'failed'],
+      [heatKey('redrive-c'), 'redriven'],
+    ]);
+    const failed = outcomes[1];
+    if (failed?.kind !== 'failed') throw new Error('expected the middle record to fail again');
+    expect(failed.failure).toMatchObject({
+      errorType: 'CommitRejectedError',
+      verdict: 'terminal',
+      reason: 'etcd-request-too-large',
+      message: expect.stringMatching(/request is too large|larger than max/),
+    });
+    expect(failed.failure.message).not.toMatch(/circuit breaker/);
+    expect(failed.updateFailure).toBeUndefined();
+    expect(await fixture.client.get(jobKey('redrive-a')).string()).not.toBeNull();
+    expect(await fixture.client.get(jobKey('redrive-c')).string()).not.toBeNull();
+    expect(await fixture.client.get(jobKey('redrive-b')).string()).toBeNull();
+    const left = await sink.list();
+    expect(left.map((e) => e.record.key)).toEqual([heatKey('redrive-b')]);
+    expect(left[0]?.record).toMatchObject({ attempts: 7, errorType: 'CommitRejectedError' });
   });
 });
