@@ -4,6 +4,8 @@
  * the README's command table is tested against them: the three cannot drift apart.
  */
 
+import { RUNTIME_FLAG } from '../lambda-endpoint/stage-host.js';
+
 export interface FlagDefinition {
   readonly type: 'string' | 'boolean';
   readonly short?: string;
@@ -150,6 +152,7 @@ export const DEV = {
       default: false,
       description: "don't check the functions before the bridge starts",
     },
+    runtime: RUNTIME_FLAG,
   },
   env: [ETCD_BIN_ENV, LOG_ENV],
   example: 'npx etcd-bridge dev --once --etcd-port 0 --lambda-port 0 --metrics-port 0',
@@ -334,6 +337,7 @@ export const REPLAY = {
       description: 'writes the trace lacks that still count as a match',
     },
     json: { type: 'boolean', default: false, description: 'also print a JSON summary as the last line' },
+    runtime: { ...RUNTIME_FLAG, description: `${RUNTIME_FLAG.description}; ric implies --invoke lambda` },
   },
   env: [ETCD_BIN_ENV],
   example: 'npx etcd-bridge replay --trace examples/traces/seed-operation.jsonl',
@@ -373,7 +377,20 @@ export const LAMBDA_ENDPOINT_COMMAND = {
       description: 'port to listen on (0: any free port)',
     },
     host: { type: 'string', value: 'HOST', default: '127.0.0.1', description: 'address to listen on' },
-    'timeout-ms': { type: 'string', value: 'N', default: '30000', description: 'timeout of one invocation' },
+    'timeout-ms': {
+      type: 'string',
+      value: 'N',
+      shownDefault: "30000 (ric: the template's Timeout)",
+      description: 'timeout of one invocation',
+    },
+    runtime: RUNTIME_FLAG,
+    concurrency: {
+      type: 'string',
+      value: 'N',
+      default: '10',
+      description:
+        "ric: execution environments per function at most (a template's reserved concurrency wins)",
+    },
     etcd: {
       ...ETCD,
       shownDefault: 'none',

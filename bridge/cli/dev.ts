@@ -14,7 +14,7 @@ import { headRevision } from '../etcd/head.js';
 import { keyspaceFor } from '../keyspace.js';
 import { asyncFailuresToEtcd } from '../lambda-endpoint/async-dead-letters.js';
 import { startLambdaEndpoint } from '../lambda-endpoint/server.js';
-import { stageFunctions } from '../lambda-endpoint/stage-functions.js';
+import { parseRuntime, stageFunctionHost } from '../lambda-endpoint/stage-host.js';
 import { createLogger } from '../log.js';
 import { startObservability } from '../observability/server.js';
 import { packageRoot } from '../paths.js';
@@ -34,6 +34,8 @@ export async function devCommand(args: string[]): Promise<number> {
     lambda: portFlag('--lambda-port', values['lambda-port']),
     metrics: portFlag('--metrics-port', values['metrics-port']),
   };
+  const runtime = parseRuntime(values.runtime);
+  if (!runtime) throw new CliUsageError(`dev: --runtime must be inprocess or ric, got ${values.runtime}`);
   const logger = createLogger({ pretty: process.stderr.isTTY || undefined });
   const say = (line: string) => process.stdout.write(`${line}\n`);
   // Undone in reverse: the bridge drains and resigns its leadership while etcd still runs, so a
@@ -77,13 +79,13 @@ export async function devCommand(args: string[]): Promise<number> {
     const dlqClient = new Etcd3({ hosts: etcd.clientUrl });
     cleanups.push(() => dlqClient.close());
     const endpoint = await startLambdaEndpoint({
-      functions: await stageFunctions(),
+      functionHost: await stageFunctionHost({ runtime, logger }),
       port: await preferredPort(ports.lambda),
       log: endpointLog(logger),
       onAsyncFailure: asyncFailuresToEtcd(dlqClient, keyspaceFor(GROUP), (m, f) => logger.log('warn', m, f)),
     });
     cleanups.push(() => endpoint.close());
-    say(`Lambda endpoint ${endpoint.url}  (heat-stacks, job-state)`);
+    say(`Lambda endpoint ${endpoint.url}  (heat-stacks, job-state; runtime ${runtime})`);
 
     const config = bridgeConfig(endpoint.url);
     if (!values['skip-preflight']) await runPreflight(config, logger);

@@ -1,12 +1,13 @@
 /**
  * `etcd-bridge lambda-endpoint`: the AWS Lambda Invoke API on this machine, hosting both stage
  * functions, so the bridge (or anything using @aws-sdk/client-lambda) can invoke them over HTTP.
+ * `--runtime ric` serves the bundles `cdk synth` deploys, under aws-lambda-ric on Node 24.
  */
 import { Etcd3 } from 'etcd3';
 import { keyspaceFor } from '../keyspace.js';
 import { asyncFailuresToEtcd } from '../lambda-endpoint/async-dead-letters.js';
 import { startLambdaEndpoint } from '../lambda-endpoint/server.js';
-import { stageFunctions } from '../lambda-endpoint/stage-functions.js';
+import { parseRuntime, stageFunctionHost } from '../lambda-endpoint/stage-host.js';
 import { type BridgeLogger, createLogger } from '../log.js';
 import { LAMBDA_ENDPOINT_COMMAND } from './definitions.js';
 import { listenOrExplain } from './ports.js';
@@ -20,17 +21,31 @@ export async function lambdaEndpointCommand(args: string[]): Promise<number> {
   const port = Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65_535)
     throw new CliUsageError(`lambda-endpoint: --port must be 0-65535, got ${values.port}`);
-  const timeoutMs = Number(values['timeout-ms']);
-  if (!Number.isInteger(timeoutMs) || timeoutMs <= 0)
+  // Unset: 30 s in-process; under ric, each function's own Timeout from the template.
+  const timeoutMs = values['timeout-ms'] === undefined ? undefined : Number(values['timeout-ms']);
+  if (timeoutMs !== undefined && (!Number.isInteger(timeoutMs) || timeoutMs <= 0))
     throw new CliUsageError('lambda-endpoint: --timeout-ms must be a positive integer');
+  const runtime = parseRuntime(values.runtime);
+  if (!runtime)
+    throw new CliUsageError(`lambda-endpoint: --runtime must be inprocess or ric, got ${values.runtime}`);
+  const concurrency = Number(values.concurrency);
+  if (!Number.isInteger(concurrency) || concurrency < 1)
+    throw new CliUsageError(
+      `lambda-endpoint: --concurrency must be a positive integer, got ${values.concurrency}`,
+    );
 
   const logger = createLogger({ serviceName: 'lambda-endpoint' });
   // Event invocations that fail for good go to the stage's dead-letter prefix when etcd is given.
   const client = values.etcd ? new Etcd3({ hosts: values.etcd.split(',') }) : undefined;
-  const functions = await stageFunctions(timeoutMs);
+  const functionHost = await stageFunctionHost({
+    runtime,
+    concurrency,
+    logger,
+    ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+  });
   const listen = () =>
     startLambdaEndpoint({
-      functions,
+      functionHost,
       host: values.host,
       port,
       log: endpointLog(logger),
@@ -48,11 +63,16 @@ export async function lambdaEndpointCommand(args: string[]): Promise<number> {
     host: values.host,
     flag: '--port',
     off: '0 picks a free one',
-  }).catch((error: unknown) => {
+  }).catch(async (error: unknown) => {
     client?.close();
+    await functionHost.close();
     throw error;
   });
-  logger.log('info', 'Lambda endpoint listening', { url: endpoint.url, functions: 'heat-stacks, job-state' });
+  logger.log('info', 'Lambda endpoint listening', {
+    url: endpoint.url,
+    functions: functionHost.names.join(', '),
+    runtime,
+  });
   process.stdout.write(`AWS_ENDPOINT_URL_LAMBDA=${endpoint.url}\n`);
 
   await new Promise<void>((resolve) => {

@@ -4,6 +4,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { errorMessage } from '../errors.js';
+import { parseRuntime, stageFunctionHost } from '../lambda-endpoint/stage-host.js';
 import { runReplay } from '../replay/run.js';
 import { parseTrace, TraceError } from '../replay/trace.js';
 import { REPLAY } from './definitions.js';
@@ -20,6 +21,8 @@ export async function replayCommand(args: string[]): Promise<number> {
   if (values.invoke !== 'inprocess' && values.invoke !== 'lambda') {
     throw new CliUsageError(`replay: --invoke must be inprocess or lambda, got ${values.invoke}`);
   }
+  const runtime = parseRuntime(values.runtime);
+  if (!runtime) throw new CliUsageError(`replay: --runtime must be inprocess or ric, got ${values.runtime}`);
   const allowExtra = Number(values['allow-extra']);
   if (!Number.isInteger(allowExtra) || allowExtra < 0) {
     throw new CliUsageError(
@@ -44,7 +47,9 @@ export async function replayCommand(args: string[]): Promise<number> {
   const bar = progressBar('replay');
   const result = await runReplay({
     trace,
-    invoke: values.invoke,
+    // ric: the shadow check runs the bundles that will be deployed, behind the local endpoint.
+    invoke: runtime === 'ric' ? 'lambda' : values.invoke,
+    ...(runtime === 'ric' ? { functionHost: await stageFunctionHost({ runtime }) } : {}),
     ...(values.etcd ? { etcdUrl: values.etcd } : {}),
     onProgress: (done, total) => bar.update(done, total),
   });

@@ -5,6 +5,7 @@
  * mean the same thing by it.
  */
 import { z } from 'zod';
+import type { BridgeLogger } from '../log.js';
 import { type FunctionHost, inProcessHost } from './function-host.js';
 import { deployableStageFunctions } from './runtime/deployable.js';
 import { type RuntimeHostOptions, runtimeHost } from './runtime/runtime-host.js';
@@ -35,6 +36,8 @@ export interface StageHostOptions {
   readonly cloudAssembly?: string;
   /** ric: the build's and install's progress lines. */
   readonly progress?: (line: string) => void;
+  /** ric: the functions' log lines (debug) and each cold start (info) go here. */
+  readonly logger?: BridgeLogger;
   readonly onFunctionLog?: RuntimeHostOptions['onFunctionLog'];
   readonly onInvocation?: RuntimeHostOptions['onInvocation'];
 }
@@ -43,6 +46,22 @@ export async function stageFunctionHost(options: StageHostOptions): Promise<Func
   if (options.runtime === 'inprocess') {
     return inProcessHost(await stageFunctions(options.timeoutMs), DEFAULT_MAX_PAYLOAD_BYTES);
   }
+  const { logger } = options;
+  const onFunctionLog =
+    options.onFunctionLog ??
+    (logger ? (fn: string, line: string) => logger.log('debug', line, { function: fn }) : undefined);
+  const onInvocation =
+    options.onInvocation ??
+    (logger
+      ? (report: Parameters<NonNullable<RuntimeHostOptions['onInvocation']>>[0]) => {
+          if (report.coldStart)
+            logger.log('info', 'cold start', {
+              function: report.functionName,
+              initMs: Math.round(report.initDurationMs ?? 0),
+              invokeMs: Math.round(report.durationMs),
+            });
+        }
+      : undefined);
   const tools = await ensureRuntimeTools();
   const functions = await deployableStageFunctions({
     ...(options.cloudAssembly !== undefined ? { cloudAssembly: options.cloudAssembly } : {}),
@@ -54,8 +73,8 @@ export async function stageFunctionHost(options: StageHostOptions): Promise<Func
     maxPayloadBytes: DEFAULT_MAX_PAYLOAD_BYTES,
     ...(options.concurrency !== undefined ? { concurrency: options.concurrency } : {}),
     ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
-    ...(options.onFunctionLog ? { onFunctionLog: options.onFunctionLog } : {}),
-    ...(options.onInvocation ? { onInvocation: options.onInvocation } : {}),
+    ...(onFunctionLog ? { onFunctionLog } : {}),
+    ...(onInvocation ? { onInvocation } : {}),
   });
 }
 
