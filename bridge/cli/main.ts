@@ -87,7 +87,9 @@ export async function main(argv: string[]): Promise<number> {
       return 2;
     }
     const code = error instanceof CliFailure ? error.exitCode : error instanceof ConfigError ? 2 : 1;
-    process.stderr.write(`etcd-bridge ${name}: ${describeFailure(error)}\n`);
+    // A CliFailure is worded already (one line a problem); anything else is boiled down to its cause.
+    const message = error instanceof CliFailure ? error.message : describeFailure(error);
+    process.stderr.write(`etcd-bridge ${name}: ${message}\n`);
     if (verbose) process.stderr.write(failureDetails(error));
     else if (code === 1) process.stderr.write('(--verbose shows the details)\n');
     return code;

@@ -1,8 +1,9 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { allDefinitions } from '../../bridge/cli/definitions.js';
 import { runCli } from '../helpers/cli.js';
 import { seed } from '../helpers/seed.js';
 
@@ -15,6 +16,47 @@ const file = (name: string, content: string) => {
 const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/traces/${name}`, import.meta.url));
 
 describe('etcd-bridge CLI', () => {
+  it('--help of every command and dlq subcommand: each flag its parser takes, its default, the environment, an example; exit 0', async () => {
+    for (const def of allDefinitions()) {
+      const { code, stdout, stderr } = await runCli([...def.name.split(' '), '--help']);
+      expect({ command: def.name, code, stderr }).toEqual({ command: def.name, code: 0, stderr: '' });
+      expect(stdout).toContain(`usage: etcd-bridge ${def.name}`);
+      for (const [flag, spec] of Object.entries(def.flags)) {
+        expect(stdout, `${def.name} --help names --${flag}`).toMatch(new RegExp(`--${flag}\\b`));
+        const shown = spec.type === 'string' ? String(spec.default ?? spec.shownDefault ?? '') : '';
+        if (shown)
+          expect(stdout, `${def.name} --help gives the default of --${flag}`).toContain(
+            `(default: ${shown})`,
+          );
+      }
+      for (const env of def.env) expect(stdout).toContain(env.name);
+      expect(stdout).toContain(`example:\n  ${def.example}`);
+    }
+    const dlq = await runCli(['dlq', '--help']);
+    for (const sub of ['list', 'show', 'redrive', 'delete', 'purge'])
+      expect(dlq.stdout).toMatch(new RegExp(`^  ${sub} `, 'm'));
+  });
+
+  it('--version prints the package version; no command prints the commands and exits 2', async () => {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+      version: string;
+    };
+    const version = await runCli(['--version']);
+    expect(version).toMatchObject({ code: 0, stdout: `${pkg.version}\n` });
+    const none = await runCli([]);
+    expect(none.code).toBe(2);
+    for (const def of allDefinitions().filter((d) => !d.name.includes(' ')))
+      expect(none.stderr).toContain(`  ${def.name} `);
+  });
+
+  it('a bad flag value is one message naming the flag and what it accepts', async () => {
+    const { code, stderr } = await runCli(['start', '--start-position', 'yesterday', '--skip-preflight']);
+    expect(code).toBe(2);
+    expect(stderr).toContain('--start-position must be latest, earliest, resync or a revision');
+    expect(stderr).toContain('yesterday');
+    expect(stderr).not.toContain('routes.0');
+  });
+
   it('invoke: stdout is exactly the function response; exit 0', async () => {
     const event = file(
       'event.json',
