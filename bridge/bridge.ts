@@ -18,7 +18,7 @@ import { compare, op } from './etcd/ops.js';
 import { createInvoker } from './invoke/from-config.js';
 import type { Invoker } from './invoke/invoker.js';
 import { type Keyspace, keyspaceFor, padRevision, unpadRevision } from './keyspace.js';
-import { Leadership } from './leader.js';
+import { acquireLeadership, type Leadership } from './leader.js';
 import { type BridgeLogger, silentLogger } from './log.js';
 import { lagRevisions } from './status/lag.js';
 import { StatusPublisher } from './status/publisher.js';
@@ -93,7 +93,9 @@ export class Bridge implements StatusSource {
     logger.log('info', 'campaigning for leadership', { group: config.group, bridgeId });
     let leadership: Leadership;
     try {
-      leadership = await Leadership.acquire(client, keyspace.root, bridgeId, config.leaseTtlSeconds);
+      leadership = await acquireLeadership(client, keyspace.root, bridgeId, config.leaseTtlSeconds, {
+        log: (level, message, fields) => logger.log(level, message, fields),
+      });
     } catch (error) {
       // Our own client would keep the process alive (lease timers, channels): close it.
       if (!options.client) client.close();

@@ -323,9 +323,9 @@ export class Committer {
   }
 
   private leadershipLost(): never {
-    const error = new LeadershipLostError('commit fence failed: another bridge leads this group now');
-    this.leadership.lose(error);
-    throw error;
+    // The leadership says what became of its election key (the log must tell the truth).
+    this.leadership.fenceFailed();
+    throw new LeadershipLostError('commit fence failed: this bridge no longer holds its election key');
   }
 
   private failAll(error: unknown): void {
