@@ -1,0 +1,192 @@
+/**
+ * `etcd-bridge dlq delete <id>` and `dlq purge --route R` on both sinks: the etcd prefix (real
+ * etcd) and SQS (a real SQS-protocol server, fauxqs), run as the CLI runs (a child process from
+ * source), plus the terminal confirmation in-process.
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type CliIo, runDlq } from '../../bridge/cli/dlq.js';
+import { EtcdDeadLetterSink } from '../../bridge/dlq/etcd-sink.js';
+import { buildDeadLetterRecord, type DeadLetterRecord, recordId } from '../../bridge/dlq/record.js';
+import { SqsDeadLetterSink } from '../../bridge/dlq/sqs-sink.js';
+import { keyspaceFor } from '../../bridge/keyspace.js';
+import { runCli } from '../helpers/cli.js';
+import { type EtcdFixture, startEtcd, stopEtcd } from '../helpers/etcd.js';
+import { Fauxqs, fauxqsEnv } from '../helpers/fauxqs.js';
+
+const cli = (args: string[], env: NodeJS.ProcessEnv = {}) => runCli(args, { env, timeoutMs: 45_000 });
+
+function record(route: string, id: string, revision: number): DeadLetterRecord {
+  const collection = route === 'heat-stacks' ? 'heat_stacks' : 'job_state';
+  return buildDeadLetterRecord(
+    {
+      route,
+      key: `/esi-worker/${collection}/v2.0/ports/${id}`,
+      type: 'put',
+      modRevision: BigInt(revision),
+      value: Buffer.from('{"stack_status": "SUSPEND_COMPLETE"}'),
+      errorType: 'RecordValidationError',
+      errorMessage: 'stack_status SUSPEND_COMPLETE is not handled',
+      attempts: 1,
+      firstAttemptAt: Date.now(),
+      lastAttemptAt: Date.now(),
+      bridgeId: 'test',
+    },
+    1024 * 1024,
+  );
+}
+
+function memoryIo(): CliIo & { stdout: string; stderr: string } {
+  const io = {
+    stdout: '',
+    stderr: '',
+    out: (text: string) => {
+      io.stdout += text;
+    },
+    err: (text: string) => {
+      io.stderr += text;
+    },
+    progress: () => ({ update: () => {}, done: () => {} }),
+  };
+  return io;
+}
+
+describe('dlq delete and purge on the etcd sink', () => {
+  const group = 'manage';
+  let fixture: EtcdFixture;
+  let sink: EtcdDeadLetterSink;
+  let dir: string;
+  let config: string;
+  const records = [
+    record('heat-stacks', 'a', 11),
+    record('heat-stacks', 'b', 12),
+    record('heat-stacks', 'c', 13),
+    record('job-state', 'd', 14),
+  ];
+
+  beforeAll(async () => {
+    fixture = await startEtcd();
+    sink = new EtcdDeadLetterSink(fixture.client, keyspaceFor(group));
+    for (const r of records) {
+      const { key, value } = sink.write(r);
+      await fixture.client.put(key).value(value);
+    }
+    dir = await mkdtemp(join(tmpdir(), 'dlq-manage-'));
+    config = join(dir, 'bridge.json');
+    await writeFile(config, JSON.stringify({ etcd: { endpoints: [fixture.etcd.clientUrl] }, group }));
+  });
+  afterAll(async () => {
+    await stopEtcd(fixture);
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const ids = async () => (await sink.list()).map((e) => recordId(e.record));
+
+  it('delete without --yes and without a terminal refuses (exit 2) and drops nothing', async () => {
+    const r = await cli(['dlq', 'delete', 'heat-stacks/11', '--config', config]);
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toContain('--yes');
+    expect(await ids()).toHaveLength(4);
+  });
+
+  it('delete <route>/<revision> --yes drops that record only; --json says which', async () => {
+    const r = await cli(['dlq', 'delete', 'heat-stacks/11', '--yes', '--json', '--config', config]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual({ deleted: [recordId(records[0]!)], queue: 'etcd' });
+    expect(await ids()).toEqual(records.slice(1).map(recordId));
+    const again = await cli(['dlq', 'delete', recordId(records[0]!), '--yes', '--config', config]);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain(`no dead-lettered record ${recordId(records[0]!)}`);
+  });
+
+  it('on a terminal, delete asks; "no" drops nothing, "yes" drops it', async () => {
+    const asked: string[] = [];
+    const no = memoryIo();
+    const refused = await runDlq(['delete', 'heat-stacks/12', '--config', config], {
+      io: no,
+      confirm: async (question) => {
+        asked.push(question);
+        return false;
+      },
+    });
+    expect(refused).toBe(1);
+    expect(asked[0]).toContain(records[1]!.key);
+    expect(await ids()).toContain(recordId(records[1]!));
+    const yes = memoryIo();
+    const accepted = await runDlq(['delete', 'heat-stacks/12', '--config', config], {
+      io: yes,
+      confirm: async () => true,
+    });
+    expect(accepted).toBe(0);
+    expect(yes.stdout).toContain(`deleted ${recordId(records[1]!)}`);
+    expect(await ids()).not.toContain(recordId(records[1]!));
+  });
+
+  it('purge --route drops every record of that route and no other; --route is required', async () => {
+    const missing = await cli(['dlq', 'purge', '--yes', '--config', config]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('--route');
+    const r = await cli(['dlq', 'purge', '--route', 'heat-stacks', '--yes', '--json', '--config', config]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual({ route: 'heat-stacks', purged: 1, queue: 'etcd' });
+    expect(await ids()).toEqual([recordId(records[3]!)]);
+    const text = await cli(['dlq', 'purge', '--route', 'heat-stacks', '--yes', '--config', config]);
+    expect(text.stdout).toContain('route heat-stacks: the dead-letter queue is empty');
+  });
+});
+
+describe('dlq delete and purge on the SQS sink (fauxqs)', () => {
+  let fauxqs: Fauxqs;
+  let fixture: EtcdFixture;
+  let env: NodeJS.ProcessEnv;
+  let sink: SqsDeadLetterSink;
+  const records = [
+    record('heat-stacks', 'e', 21),
+    record('heat-stacks', 'f', 22),
+    record('job-state', 'g', 23),
+  ];
+
+  beforeAll(async () => {
+    [fauxqs, fixture] = await Promise.all([Fauxqs.start(), startEtcd()]);
+    const urls = {
+      'heat-stacks': await fauxqs.createQueue('heat-stacks-dlq'),
+      'job-state': await fauxqs.createQueue('job-state-dlq'),
+    };
+    sink = new SqsDeadLetterSink(fauxqs.client, urls, { receiveWaitSeconds: 0 });
+    for (const r of records) await sink.send(r);
+    env = {
+      ...fauxqsEnv(fauxqs.endpoint),
+      ETCD_ENDPOINTS: fixture.etcd.clientUrl,
+      HEAT_STACKS_DLQ_URL: urls['heat-stacks'],
+      JOB_STATE_DLQ_URL: urls['job-state'],
+    };
+  }, 60_000);
+  afterAll(async () => {
+    await fauxqs?.stop();
+    await stopEtcd(fixture);
+  });
+
+  const listIds = async () => {
+    const entries = await sink.list();
+    await sink.release(entries);
+    return entries.map((e) => recordId(e.record)).sort();
+  };
+
+  it('delete <id> --yes drops that message; the others stay visible', async () => {
+    const r = await cli(['dlq', 'delete', recordId(records[0]!), '--yes', '--json'], env);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual({ deleted: [recordId(records[0]!)], queue: 'sqs' });
+    expect(await listIds()).toEqual([recordId(records[1]!), recordId(records[2]!)].sort());
+  });
+
+  it('purge --route empties that queue only', async () => {
+    const r = await cli(['dlq', 'purge', '--route', 'heat-stacks', '--yes'], env);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain(
+      'route heat-stacks: purged about 1 dead-lettered record(s) from the sqs queue',
+    );
+    expect(await listIds()).toEqual([recordId(records[2]!)]);
+  });
+});
