@@ -3,22 +3,22 @@
  *
  * A workload is N heat stack records over K keys, several revisions a key, each carrying a sequence
  * number in its output (`output_value`), so what the pipeline wrote can be traced back to the exact
- * input revision. `checkPipeline` judges etcd's own history (never the bridge's logs): each heat
- * stack revision must produce exactly one job_state put, in the same transaction as the heat-stacks
- * route's applied marker naming that revision; each job_state put exactly one state put (plus the
- * job_state delete when nothing newer replaced it), per key in revision order.
+ * input revision. `checkPipeline` judges etcd's own history (never the bridge's logs) with the one
+ * history checker the soak uses too (test/helpers/history-check.ts).
  */
 import { Etcd3, type IRequestOp, type IWatchResponse } from 'etcd3';
 import { op } from '../../bridge/etcd/ops.js';
-import { keyspaceFor } from '../../bridge/keyspace.js';
-import { workerStateFor } from '../../shared/worker-state.js';
+import { KEY_PATTERNS } from '../../shared/index.js';
 import { type HistoryEvent, testClientOptions } from './etcd.js';
+import { type CheckOptions, checkHistory, type HistoryCheck, stateSeq } from './history-check.js';
+
+export { type CheckOptions, stateSeq };
 
 export const API = 'v2.0';
 const COLLECTIONS = ['ports', 'networks', 'vnf_instances', 'load_balancers', 'firewall_interfaces'];
-const HEAT_ROOT = '/esi-worker/heat_stacks/';
-const JOB_ROOT = '/esi-worker/job_state/';
-const STATE_ROOT = '/state/';
+const HEAT_ROOT = KEY_PATTERNS.heatStack.prefix;
+const JOB_ROOT = KEY_PATTERNS.jobState.prefix;
+const STATE_ROOT = KEY_PATTERNS.state.prefix;
 
 export const heatKey = (ref: string): string => `${HEAT_ROOT}${API}/${ref}`;
 export const jobKey = (ref: string): string => `${JOB_ROOT}${API}/${ref}`;
@@ -272,17 +272,26 @@ export async function waitForPipeline(
   }
 }
 
-export interface CheckOptions {
-  /** The bridges' group (their applied markers live under it). */
-  group: string;
-  /**
-   * Heat stack revisions that may have no job_state put (overwritten and compacted away while the
-   * bridge was down). Every other revision must have exactly one.
-   */
-  mayBeSkipped?(revision: number, ref: string): boolean;
+/**
+ * The fault tests' judge: the one history checker (test/helpers/history-check.ts), its counts
+ * under the names the fault tests read. `problems` is empty when every invariant held.
+ */
+export function checkPipeline(events: readonly HistoryEvent[], options: CheckOptions): PipelineReport {
+  const check = checkHistory(events, options);
+  return {
+    problems: check.problems,
+    heatPuts: check.records,
+    jobStatePuts: check.jobStatePuts,
+    statePuts: check.statePuts,
+    jobStateDeletes: check.jobStateDeletes,
+    duplicateInputs: check.duplicateInputs,
+    refs: check.keys,
+    chains: check.chains,
+  };
 }
 
 export interface PipelineReport {
+  /** Every violation found, in words (at most 50); empty when every invariant held. */
   problems: string[];
   heatPuts: number;
   jobStatePuts: number;
@@ -291,230 +300,8 @@ export interface PipelineReport {
   /** Heat stack revisions the writer made twice with one seq (a retried put). */
   duplicateInputs: number;
   refs: number;
-}
-
-interface Produced {
-  readonly revision: number;
-  /** The revision of the record it was made from (the route's applied marker in the same txn). */
-  readonly source: number;
-  readonly seq: number;
-  readonly value: Record<string, unknown>;
-}
-
-/** Judges etcd's history (every event under `/`, from revision 1): see the module comment. */
-export function checkPipeline(events: readonly HistoryEvent[], options: CheckOptions): PipelineReport {
-  const problems: string[] = [];
-  const problem = (text: string) => {
-    if (problems.length < 50) problems.push(text);
-    else if (problems.length === 50) problems.push('... (more problems left off)');
-  };
-  const keyspace = keyspaceFor(options.group);
-  const heatMarker = (ref: string) => keyspace.applied('heat-stacks', heatKey(ref));
-  const jobMarker = (ref: string) => keyspace.applied('job-state', jobKey(ref));
-  const byRevision = new Map<number, HistoryEvent[]>();
-  for (const event of events) {
-    const txn = byRevision.get(event.modRevision) ?? [];
-    txn.push(event);
-    byRevision.set(event.modRevision, txn);
-  }
-  const markerIn = (revision: number, key: string): number | undefined => {
-    const marker = byRevision.get(revision)?.find((e) => e.type === 'put' && e.key === key);
-    return marker === undefined ? undefined : Number(marker.value);
-  };
-
-  // Inputs.
-  const heats = new Map<string, { revision: number; seq: number; stackStatus: string }[]>();
-  const heatAt = new Map<string, { seq: number; stackStatus: string }>();
-  let heatPuts = 0;
-  let duplicateInputs = 0;
-  for (const event of events) {
-    if (event.type !== 'put' || !event.key.startsWith(`${HEAT_ROOT}${API}/`)) continue;
-    heatPuts++;
-    const ref = event.key.slice(`${HEAT_ROOT}${API}/`.length);
-    const value = JSON.parse(event.value) as { stack_status: string; output: [{ output_value: number }] };
-    const entry = {
-      revision: event.modRevision,
-      seq: value.output[0].output_value,
-      stackStatus: value.stack_status,
-    };
-    const list = heats.get(ref) ?? [];
-    if (list.at(-1)?.seq === entry.seq) duplicateInputs++;
-    list.push(entry);
-    heats.set(ref, list);
-    heatAt.set(`${ref}@${event.modRevision}`, entry);
-  }
-
-  // Stage heat-stacks: job_state puts.
-  const jobs = new Map<string, Produced[]>();
-  const jobAt = new Map<string, Produced>();
-  const jobsPerHeat = new Map<string, number>();
-  const jobEvents = new Map<string, HistoryEvent[]>();
-  let jobStatePuts = 0;
-  let jobStateDeletes = 0;
-  for (const event of events) {
-    if (!event.key.startsWith(`${JOB_ROOT}${API}/`)) continue;
-    const ref = event.key.slice(`${JOB_ROOT}${API}/`.length);
-    const list = jobEvents.get(ref) ?? [];
-    list.push(event);
-    jobEvents.set(ref, list);
-    if (event.type === 'delete') {
-      jobStateDeletes++;
-      continue;
-    }
-    jobStatePuts++;
-    const value = JSON.parse(event.value) as Record<string, unknown>;
-    const seq = (value.heat_outputs as [{ output_value: number }])[0].output_value;
-    const source = markerIn(event.modRevision, heatMarker(ref));
-    if (source === undefined) {
-      problem(
-        `job_state ${ref}@${event.modRevision} (seq ${seq}) has no heat-stacks marker in its transaction`,
-      );
-      continue;
-    }
-    const heat = heatAt.get(`${ref}@${source}`);
-    if (!heat) {
-      problem(
-        `job_state ${ref}@${event.modRevision}: marker names revision ${source}, not a heat stack put of that key`,
-      );
-      continue;
-    }
-    if (heat.seq !== seq || heat.stackStatus !== value.orchestration_state) {
-      problem(
-        `job_state ${ref}@${event.modRevision} carries seq ${seq} / ${String(value.orchestration_state)}, but its source ${source} has seq ${heat.seq} / ${heat.stackStatus}`,
-      );
-    }
-    jobsPerHeat.set(`${ref}@${source}`, (jobsPerHeat.get(`${ref}@${source}`) ?? 0) + 1);
-    const produced = { revision: event.modRevision, source, seq, value };
-    const produces = jobs.get(ref) ?? [];
-    produces.push(produced);
-    jobs.set(ref, produces);
-    jobAt.set(`${ref}@${event.modRevision}`, produced);
-  }
-  for (const [ref, list] of heats) {
-    for (const heat of list) {
-      const count = jobsPerHeat.get(`${ref}@${heat.revision}`) ?? 0;
-      if (count > 1)
-        problem(`heat stack ${ref}@${heat.revision} (seq ${heat.seq}) produced ${count} job_state puts`);
-      if (count === 0 && !options.mayBeSkipped?.(heat.revision, ref))
-        problem(`heat stack ${ref}@${heat.revision} (seq ${heat.seq}) produced no job_state put (lost)`);
-    }
-  }
-  for (const [ref, list] of jobs) {
-    for (let i = 1; i < list.length; i++) {
-      if (list[i]!.source <= list[i - 1]!.source)
-        problem(
-          `job_state of ${ref} out of order: source ${list[i]!.source} (seq ${list[i]!.seq}) committed after ${list[i - 1]!.source} (seq ${list[i - 1]!.seq})`,
-        );
-    }
-  }
-
-  // Stage job-state: state puts and job_state deletes.
-  const statesPerJob = new Map<string, number>();
-  const states = new Map<string, Produced[]>();
-  let statePuts = 0;
-  for (const event of events) {
-    if (event.type !== 'put' || !event.key.startsWith(`${STATE_ROOT}${API}/`)) continue;
-    statePuts++;
-    const ref = event.key.slice(`${STATE_ROOT}${API}/`.length);
-    const value = JSON.parse(event.value) as { state: Record<string, string>; version: number };
-    const seq = stateSeq(event.value);
-    const source = markerIn(event.modRevision, jobMarker(ref));
-    if (source === undefined) {
-      problem(`state ${ref}@${event.modRevision} (seq ${seq}) has no job-state marker in its transaction`);
-      continue;
-    }
-    const job = jobAt.get(`${ref}@${source}`);
-    if (!job) {
-      problem(
-        `state ${ref}@${event.modRevision}: marker names revision ${source}, not a job_state put of that key`,
-      );
-      continue;
-    }
-    const previous = states.get(ref)?.at(-1);
-    const expectedWorkerState = workerStateFor(
-      String(job.value.orchestration_state),
-      previous ? String((previous.value.state as Record<string, unknown>).worker_state) : undefined,
-    )?.workerState;
-    if (job.seq !== seq || value.state.worker_state !== expectedWorkerState) {
-      problem(
-        `state ${ref}@${event.modRevision} carries seq ${seq} / ${value.state.worker_state}, expected seq ${job.seq} / ${expectedWorkerState} from job_state@${source}`,
-      );
-    }
-    statesPerJob.set(`${ref}@${source}`, (statesPerJob.get(`${ref}@${source}`) ?? 0) + 1);
-    // The job_state key is deleted in the same txn iff it was still at the revision processed.
-    const replaced = (jobs.get(ref) ?? []).some((j) => j.revision > source && j.revision < event.modRevision);
-    const deleted = byRevision
-      .get(event.modRevision)!
-      .some((e) => e.type === 'delete' && e.key === jobKey(ref));
-    if (deleted === replaced)
-      problem(
-        `state ${ref}@${event.modRevision}: job_state ${deleted ? 'deleted although a newer one replaced it' : 'not deleted although still at the processed revision'}`,
-      );
-    const list = states.get(ref) ?? [];
-    if (previous && source <= previous.source)
-      problem(`state of ${ref} out of order: from job_state@${source} after job_state@${previous.source}`);
-    list.push({ revision: event.modRevision, source, seq, value });
-    states.set(ref, list);
-  }
-  for (const [ref, list] of jobs) {
-    for (const job of list) {
-      const count = statesPerJob.get(`${ref}@${job.revision}`) ?? 0;
-      if (count !== 1)
-        problem(`job_state ${ref}@${job.revision} (seq ${job.seq}) produced ${count} state puts`);
-    }
-  }
-  for (const [ref, list] of jobEvents) {
-    for (const event of list) {
-      if (event.type !== 'delete') continue;
-      const withState = byRevision
-        .get(event.modRevision)!
-        .some((e) => e.type === 'put' && e.key === stateKey(ref));
-      if (!withState) problem(`job_state ${ref} deleted at ${event.modRevision} without a state put`);
-    }
-  }
-
-  // The end: each key's state reflects its last heat stack revision; its job_state is gone.
-  for (const [ref, list] of heats) {
-    const last = list.at(-1)!;
-    const state = states.get(ref)?.at(-1);
-    if (state?.seq !== last.seq)
-      problem(
-        `final state of ${ref} has seq ${state?.seq ?? 'none'}, its last heat stack has seq ${last.seq}`,
-      );
-    if (jobEvents.get(ref)?.at(-1)?.type !== 'delete') problem(`job_state of ${ref} was left behind`);
-  }
-
-  // Applied markers only move forward: a record applied twice would write its marker twice.
-  const markers = new Map<string, number>();
-  const appliedRoot = `${keyspace.root}applied/`;
-  for (const event of events) {
-    if (!event.key.startsWith(appliedRoot)) continue;
-    if (event.type !== 'put') {
-      problem(`applied marker ${event.key} deleted at ${event.modRevision}`);
-      continue;
-    }
-    const value = Number(event.value);
-    const before = markers.get(event.key);
-    if (before !== undefined && value <= before)
-      problem(`applied marker ${event.key} went from ${before} to ${value} at ${event.modRevision}`);
-    markers.set(event.key, value);
-  }
-
-  return {
-    problems,
-    heatPuts,
-    jobStatePuts,
-    statePuts,
-    jobStateDeletes,
-    duplicateInputs,
-    refs: heats.size,
-  };
-}
-
-/** The seq a state record carries (in its `heat_outputs` string). */
-export function stateSeq(text: string): number {
-  const value = JSON.parse(text) as { state: { heat_outputs: string } };
-  return (JSON.parse(value.state.heat_outputs) as [{ output_value: number }])[0].output_value;
+  /** For each input that reached a state: heat stack revision → state revision. */
+  chains: HistoryCheck['chains'];
 }
 
 /**

@@ -1,6 +1,7 @@
 /**
- * The soak's checker on hand-made histories: a clean one passes (and the fault tests' judge agrees),
- * and each planted violation is counted under its own name.
+ * The one history checker (test/helpers/history-check.ts: the soak's checkSoak, the fault tests'
+ * checkPipeline) on hand-made histories: a clean one passes, and each planted violation is counted
+ * under its own name and reported to the fault tests in words.
  */
 import { describe, expect, it } from 'vitest';
 import { keyspaceFor, padRevision } from '../../bridge/keyspace.js';
@@ -187,5 +188,76 @@ describe('checkSoak', () => {
     h.txn({ key: keyspace.dlq('heat-stacks', '5', '0'), value: '{}' });
 
     expect(checkSoak(h.events, { group: GROUP }).deadLettered).toBe(1);
+  });
+
+  it('counts a state whose worker_state breaks the record rules as wrong content', () => {
+    const h = new History();
+    const heat = h.heat('ports/a', 1, 'CREATE_COMPLETE');
+    const job = h.job('ports/a', heat, 1, 'CREATE_COMPLETE');
+    // The rules give CREATE_COMPLETED for CREATE_COMPLETE; this state says MODIFY_COMPLETED.
+    h.state('ports/a', job, 1, { status: 'UPDATE_COMPLETE' });
+
+    const check = checkSoak(h.events, { group: GROUP });
+
+    expect(check.wrongContent).toBe(1);
+    expect(check.problems.join('\n')).toMatch(/expected seq 1 \/ CREATE_COMPLETED/);
+  });
+
+  it('counts an applied marker that moves backwards as wrong content', () => {
+    const h = new History();
+    const { heat } = h.flow('ports/a', 1);
+    h.txn({ key: keyspace.applied('heat-stacks', heatKey('ports/a')), value: padRevision(String(heat - 1)) });
+
+    const check = checkSoak(h.events, { group: GROUP });
+
+    expect(check.wrongContent).toBe(1);
+    expect(check.problems).toEqual([expect.stringMatching(/applied marker .* went from/)]);
+  });
+
+  it('counts a job_state deleted without its state as wrong content', () => {
+    const h = new History();
+    h.flow('ports/a', 1);
+    h.txn({ key: jobKey('ports/a'), type: 'delete' });
+
+    const check = checkSoak(h.events, { group: GROUP });
+
+    expect(check.wrongContent).toBe(1);
+    expect(check.problems).toEqual([expect.stringMatching(/deleted at \d+ without a state put/)]);
+  });
+
+  it('counts a key whose last job_state is left behind as unfinished', () => {
+    const h = new History();
+    const heat = h.heat('ports/a', 1);
+    const job = h.job('ports/a', heat, 1);
+    h.state('ports/a', job, 1);
+    h.txn({ key: jobKey('ports/a'), value: '{}' });
+
+    expect(checkSoak(h.events, { group: GROUP }).unfinished).toBe(1);
+  });
+
+  it('excuses only the revisions the caller says may be skipped', () => {
+    const h = new History();
+    const skipped = h.heat('ports/a', 1);
+    h.flow('ports/a', 2);
+    const lostToo = h.heat('ports/b', 3);
+    h.flow('ports/b', 4);
+
+    const check = checkSoak(h.events, { group: GROUP, mayBeSkipped: (revision) => revision === skipped });
+
+    expect(check.lost).toBe(1);
+    expect(check.problems).toEqual([expect.stringContaining(`ports/b@${lostToo}`)]);
+  });
+
+  it('gives the fault tests (checkPipeline) the same problems, in words', () => {
+    const h = new History();
+    h.flow('ports/a', 1);
+    h.heat('ports/a', 2);
+
+    const check = checkSoak(h.events, { group: GROUP });
+    const report = checkPipeline(h.events, { group: GROUP });
+
+    expect(report.problems).toEqual(check.problems);
+    expect(report.problems).toHaveLength(2); // lost, and unfinished
+    expect(report).toMatchObject({ heatPuts: 2, jobStatePuts: 1, statePuts: 1, refs: 1 });
   });
 });
