@@ -1,17 +1,16 @@
 /**
  * `etcd-bridge dlq list|show|redrive` and `etcd-bridge status` against a real etcd and a running
- * bridge, run as the CLI runs (a child process from source), and the SQS-backed `dlq` in-process
- * with SQSClient mocked.
+ * bridge, run as the CLI runs (a child process from source). The SQS-backed `dlq` is in
+ * test/integration/dlq/cli-sqs.test.ts.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Bridge } from '../../bridge/bridge.js';
-import { type CliIo, runDlq } from '../../bridge/cli/dlq.js';
 import { parseBridgeConfig } from '../../bridge/config.js';
 import { EtcdDeadLetterSink } from '../../bridge/dlq/etcd-sink.js';
-import { buildDeadLetterRecord, type DeadLetterRecord, recordId } from '../../bridge/dlq/record.js';
+import { type DeadLetterRecord, recordId } from '../../bridge/dlq/record.js';
 import { InProcessInvoker } from '../../bridge/invoke/in-process.js';
 import { keyspaceFor, padRevision } from '../../bridge/keyspace.js';
 import type { LambdaHandler } from '../../bridge/lambda/context.js';
@@ -28,7 +27,6 @@ import { runCli } from '../helpers/cli.js';
 import { type EtcdFixture, startEtcd, stopEtcd } from '../helpers/etcd.js';
 import { heatStackText } from '../helpers/records.js';
 import { waitFor } from '../helpers/wait.js';
-import { type FakeSqs, fakeSqs } from '../unit/dlq/fake-sqs.js';
 
 /** `etcd-bridge <args>` from source, in a child process. */
 const cli = (args: string[], env: NodeJS.ProcessEnv = {}) => runCli(args, { env, timeoutMs: 45_000 });
@@ -395,135 +393,5 @@ describe('etcd-bridge status with etcd authentication', () => {
     expect(stale.leader).toBeNull();
     expect(stale.published.stale).toBe(true);
     expect(stale.routes.every((r) => r.inFlight === null)).toBe(true);
-  });
-});
-
-describe('etcd-bridge dlq on the SQS sink (SQSClient mocked)', () => {
-  const group = 'sqs-cli';
-  const keyspace = keyspaceFor(group);
-  const HEAT_URL = 'https://sqs.eu-west-1.amazonaws.com/123456789012/heat-stacks-dlq';
-  const JOB_URL = 'https://sqs.eu-west-1.amazonaws.com/123456789012/job-state-dlq';
-  let fixture: EtcdFixture;
-  let sqs: FakeSqs;
-  let dir: string;
-  let configFile: string;
-
-  beforeAll(async () => {
-    fixture = await startEtcd();
-    sqs = fakeSqs([HEAT_URL, JOB_URL]);
-    dir = await mkdtemp(join(tmpdir(), 'cli-sqs-'));
-    configFile = join(dir, 'bridge.json');
-    await writeFile(
-      configFile,
-      JSON.stringify({
-        etcd: { endpoints: [fixture.etcd.clientUrl] },
-        group,
-        routes: ROUTES,
-        deadLetter: {
-          sink: 'sqs',
-          region: 'eu-west-1',
-          queueUrls: { 'heat-stacks': HEAT_URL, 'job-state': JOB_URL },
-        },
-      }),
-    );
-  });
-  afterAll(async () => {
-    sqs.restore();
-    await stopEtcd(fixture);
-    await rm(dir, { recursive: true, force: true });
-  });
-
-  function capture(): CliIo & { stdout: string; stderr: string } {
-    const io = {
-      stdout: '',
-      stderr: '',
-      out: (text: string) => {
-        io.stdout += text;
-      },
-      err: (text: string) => {
-        io.stderr += text;
-      },
-      progress: () => ({ update: () => {}, done: () => {} }),
-    };
-    return io;
-  }
-
-  /** A heat stack record at some revision, dead-lettered into SQS as the bridge would (marker at its revision). */
-  async function deadLetter(id: string, markerAt?: bigint): Promise<DeadLetterRecord> {
-    const value = heatStackText({});
-    const revision = BigInt((await fixture.client.put(heatKey(id)).value(value).exec()).header.revision);
-    await fixture.client
-      .put(keyspace.applied('heat-stacks', heatKey(id)))
-      .value(padRevision(markerAt ?? revision));
-    const record = buildDeadLetterRecord(
-      {
-        route: 'heat-stacks',
-        key: heatKey(id),
-        type: 'put',
-        modRevision: revision,
-        value: Buffer.from(value),
-        errorType: 'BrokenFunction',
-        errorMessage: 'broken',
-        attempts: 2,
-        firstAttemptAt: Date.now() - 1000,
-        lastAttemptAt: Date.now(),
-        bridgeId: 'b-sqs',
-      },
-      200 * 1024,
-    );
-    const { SQSClient, SendMessageCommand } = await import('@aws-sdk/client-sqs');
-    await new SQSClient({ region: 'eu-west-1' }).send(
-      new SendMessageCommand({ QueueUrl: HEAT_URL, MessageBody: JSON.stringify(record) }),
-    );
-    return record;
-  }
-
-  it('lists, shows and redrives from SQS: applies a current record, drops a superseded one', async () => {
-    // Prepare
-    const current = await deadLetter('sqs-ok');
-    const superseded = await deadLetter('sqs-old', 10_000_000n);
-
-    // list --json leaves the messages in the queue (visible again)
-    const listIo = capture();
-    expect(
-      await runDlq(['list', '--json', '--config', configFile], {
-        io: listIo,
-        queueOptions: { receiveWaitSeconds: 0 },
-      }),
-    ).toBe(0);
-    const rows = JSON.parse(listIo.stdout) as Array<{ id: string; key: string }>;
-    expect(rows.map((r) => r.id).sort()).toEqual([recordId(current), recordId(superseded)].sort());
-    expect(sqs.bodies(HEAT_URL)).toHaveLength(2);
-
-    const showIo = capture();
-    expect(
-      await runDlq(['show', recordId(current), '--json', '--config', configFile], {
-        io: showIo,
-        queueOptions: { receiveWaitSeconds: 0 },
-      }),
-    ).toBe(0);
-    expect(JSON.parse(showIo.stdout)).toEqual({ id: recordId(current), ...current });
-
-    // Act
-    const redriveIo = capture();
-    const code = await runDlq(['redrive', '--json', '--config', configFile], {
-      io: redriveIo,
-      queueOptions: { receiveWaitSeconds: 0 },
-      invoker: new InProcessInvoker(10_000),
-    });
-
-    // Assess
-    expect(redriveIo.stderr).toBe('');
-    expect(code).toBe(0);
-    const summary = JSON.parse(redriveIo.stdout) as { redriven: number; superseded: number; failed: number };
-    expect(summary).toMatchObject({ redriven: 1, superseded: 1, failed: 0 });
-    expect(await fixture.client.get(jobKey('sqs-ok')).string()).toContain(
-      '"orchestration_state": "CREATE_COMPLETE"',
-    );
-    expect(await fixture.client.get(jobKey('sqs-old')).string()).toBeNull();
-    expect(sqs.bodies(HEAT_URL)).toEqual([]);
-    expect(await fixture.client.get(keyspace.applied('heat-stacks', heatKey('sqs-ok'))).string()).toBe(
-      padRevision(current.modRevision),
-    );
   });
 });

@@ -1,18 +1,16 @@
 /**
  * Terminal failures (DESIGN §4 invariant 7, §7) on a real etcd: a poison record goes to the
- * dead-letter queue whole while its neighbours flow; `onFailure: block` holds its key instead; the
- * SQS sink (SQSClient mocked) gets the same JSON record, without a value over 256 KiB; a redrive
- * goes on after a record fails again and reports its real cause.
+ * dead-letter queue whole while its neighbours flow; `onFailure: block` holds its key instead; a redrive
+ * goes on after a record fails again and reports its real cause. The SQS sink, against a real SQS server, is in
+ * test/integration/dlq/.
  */
 import { createHash } from 'node:crypto';
-import { SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Bridge } from '../../bridge/bridge.js';
 import { parseBridgeConfig } from '../../bridge/config.js';
 import { EtcdDeadLetterSink } from '../../bridge/dlq/etcd-sink.js';
 import { buildDeadLetterRecord, DeadLetterRecordSchema } from '../../bridge/dlq/record.js';
 import { redrive } from '../../bridge/dlq/redrive.js';
-import { SqsDeadLetterSink } from '../../bridge/dlq/sqs-sink.js';
 import { InProcessInvoker } from '../../bridge/invoke/in-process.js';
 import { keyspaceFor, padRevision } from '../../bridge/keyspace.js';
 import { DEFAULT_ROUTES, type RouteInput } from '../../shared/index.js';
@@ -20,7 +18,6 @@ import { startBridge } from '../helpers/bridge.js';
 import { type EtcdFixture, history, startEtcd, stopEtcd } from '../helpers/etcd.js';
 import { heatStackText } from '../helpers/records.js';
 import { waitFor } from '../helpers/wait.js';
-import { type FakeSqs, fakeSqs, SQS_MAX_MESSAGE_BYTES } from '../unit/dlq/fake-sqs.js';
 
 const heatKey = (id: string) => `/esi-worker/heat_stacks/v2.0/ports/${id}`;
 const jobKey = (id: string) => `/esi-worker/job_state/v2.0/ports/${id}`;
@@ -177,87 +174,6 @@ describe('dead-letter queue on a real etcd', () => {
     expect(worker.stats.deadLettered).toBe(0);
     expect(worker.held).toBe(2); // the poison revision and the good one behind it
     expect(await read(keyspaceFor(group).applied('heat-stacks', heatKey('blocked-d')))).toBeNull();
-  });
-});
-
-describe('SQS dead-letter sink (SQSClient mocked) under a bridge on a real etcd', () => {
-  const QUEUE = 'https://sqs.eu-west-1.amazonaws.com/123456789012/heat-stacks-dlq';
-  let fixture: EtcdFixture;
-  let bridge: Bridge | undefined;
-  let sqs: FakeSqs;
-
-  beforeAll(async () => {
-    fixture = await startEtcd();
-    sqs = fakeSqs([QUEUE]);
-  });
-  afterAll(async () => {
-    await bridge?.stop();
-    sqs.restore();
-    await stopEtcd(fixture);
-  });
-
-  it('sends the same JSON record, keeps only size and sha256 of a value over 256 KiB, and lists and removes', async () => {
-    // Prepare
-    const group = 'sqs';
-    const sink = new SqsDeadLetterSink(
-      new SQSClient({ region: 'eu-west-1' }),
-      { 'heat-stacks': QUEUE },
-      { receiveWaitSeconds: 0 },
-    );
-    bridge = await startBridge(fixture, { group, routes: [DEFAULT_ROUTES[0]!] }, { deadLetters: sink });
-
-    // Act: a small poison record and one of 300 KiB
-    const small = BigInt(
-      (await fixture.client.put(heatKey('sqs-small')).value(BAD_JSON).exec()).header.revision,
-    );
-    const bigText = `${BAD_JSON}${' '.repeat(300 * 1024)}`;
-    const big = BigInt((await fixture.client.put(heatKey('sqs-big')).value(bigText).exec()).header.revision);
-
-    // Assess
-    await waitFor('two SQS messages', () => sqs.sent.length >= 2);
-    await waitFor(
-      'both markers',
-      async () =>
-        (await fixture.client.get(keyspaceFor(group).applied('heat-stacks', heatKey('sqs-big'))).string()) ??
-        undefined,
-    );
-    expect(sqs.sent).toHaveLength(2);
-    const bodies = sqs.sent.map((m) => m.body);
-    const records = bodies.map((b) => DeadLetterRecordSchema.parse(JSON.parse(b)));
-    const [smallRecord, bigRecord] = [
-      records.find((r) => r.key === heatKey('sqs-small'))!,
-      records.find((r) => r.key === heatKey('sqs-big'))!,
-    ];
-    expect(smallRecord).toMatchObject({
-      route: 'heat-stacks',
-      modRevision: small.toString(),
-      value: BAD_JSON,
-      valueEncoding: 'utf8',
-      valueSha256: sha256(BAD_JSON),
-      errorType: 'RecordValidationError',
-      attempts: 1,
-      bridgeId: bridge.bridgeId,
-    });
-    // The message is exactly the record's JSON (what the etcd sink stores), with the SQS attributes beside it
-    // (no envelope, nothing SQS-only in it: the strict schema parsed it, and the etcd sink would store these bytes)
-    const etcdSink = new EtcdDeadLetterSink(fixture.client, keyspaceFor(group));
-    for (const body of bodies) expect(etcdSink.write(JSON.parse(body)).value).toBe(body);
-    expect(sqs.sent[0]?.attributes).toMatchObject({ route: { StringValue: 'heat-stacks' } });
-    expect(bigRecord.modRevision).toBe(big.toString());
-    expect(bigRecord.value).toBeUndefined();
-    expect(bigRecord.valueSize).toBe(Buffer.byteLength(bigText));
-    expect(bigRecord.valueSha256).toBe(sha256(bigText));
-    for (const body of bodies) expect(Buffer.byteLength(body)).toBeLessThan(SQS_MAX_MESSAGE_BYTES);
-    // Nothing in the etcd dead-letter prefix: SQS is the queue here
-    expect(await new EtcdDeadLetterSink(fixture.client, keyspaceFor(group)).list()).toEqual([]);
-
-    // list / remove
-    const listed = await sink.list('heat-stacks');
-    expect(listed.map((e) => e.record.modRevision).sort()).toEqual([small.toString(), big.toString()].sort());
-    await sink.remove(listed.find((e) => e.record.key === heatKey('sqs-small'))!);
-    await sink.release(listed);
-    expect(await sink.count('heat-stacks')).toBe(1);
-    expect((await sink.list('heat-stacks')).map((e) => e.record.key)).toEqual([heatKey('sqs-big')]);
   });
 });
 
