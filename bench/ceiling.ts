@@ -3,8 +3,7 @@
  * fast as etcd commits them. This is the most puts a second any writer of ours could get.
  */
 import type { Etcd3, IRequestOp } from 'etcd3';
-import { MAX_TXN_OPS } from '../bridge/commit/committer.js';
-import { op } from '../bridge/etcd/ops.js';
+import { MAX_TXN_OPS, op } from '../bridge/etcd/ops.js';
 import { type CpuShare, startCpuMeter } from './cpu.js';
 import { ratePerSecond } from './stats.js';
 import { heatStackValue } from './workload.js';

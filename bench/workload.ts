@@ -5,15 +5,15 @@
  * job-state stage copies into the state record (3): a state write names the input it came from.
  */
 import type { Etcd3 } from 'etcd3';
-import { MAX_TXN_OPS } from '../bridge/commit/committer.js';
-import { op } from '../bridge/etcd/ops.js';
+import { MAX_TXN_OPS, op } from '../bridge/etcd/ops.js';
+import { KEY_PATTERNS } from '../shared/index.js';
 
 const API = 'v2.0';
 const COLLECTIONS = ['vnf_instances', 'ports', 'networks', 'load_balancers', 'firewall_interfaces'];
-export const HEAT_STACK_ROOT = `/esi-worker/heat_stacks/${API}/`;
-export const STATE_ROOT = `/state/${API}/`;
-export const JOB_STATE_ROOT = `/esi-worker/job_state/${API}/`;
-const CONFIG_ROOT = `/config/${API}/`;
+export const HEAT_STACK_ROOT = `${KEY_PATTERNS.heatStack.prefix}${API}/`;
+export const STATE_ROOT = `${KEY_PATTERNS.state.prefix}${API}/`;
+export const JOB_STATE_ROOT = `${KEY_PATTERNS.jobState.prefix}${API}/`;
+const CONFIG_ROOT = `${KEY_PATTERNS.config.prefix}${API}/`;
 
 export interface BenchInput {
   readonly seq: number;
