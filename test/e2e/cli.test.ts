@@ -13,7 +13,7 @@ const file = (name: string, content: string) => {
   writeFileSync(path, content);
   return path;
 };
-const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/traces/${name}`, import.meta.url));
+const fixture = (name: string) => fileURLToPath(new URL(`../../examples/traces/${name}`, import.meta.url));
 
 describe('etcd-bridge CLI', () => {
   it('--help of every command and dlq subcommand: each flag its parser takes, its default, the environment, an example; exit 0', async () => {
@@ -119,6 +119,43 @@ describe('etcd-bridge CLI', () => {
     expect(badConfig.stderr).toMatch(/routes/);
     const unknown = await runCli(['frobnicate']);
     expect(unknown.code).toBe(2);
+  });
+
+  it('the example events: valid ones answered in full (the seed records), bad records in batchItemFailures', async () => {
+    const example = (name: string) =>
+      fileURLToPath(new URL(`../../examples/events/${name}`, import.meta.url));
+    const run = async (stage: string, name: string) => {
+      const r = await runCli(['invoke', stage, '--event', example(name)]);
+      expect(r.code, r.stderr).toBe(0);
+      return JSON.parse(r.stdout) as {
+        results: Array<{ id: string; mutations: Array<{ key: string; value?: string }> }>;
+        batchItemFailures: Array<{ itemIdentifier: string; errorType?: string }>;
+      };
+    };
+    const heat = await run('heat-stacks', 'heat-stacks.json');
+    expect(heat.batchItemFailures).toEqual([]);
+    expect(heat.results[0]?.mutations[0]).toEqual({
+      op: 'put',
+      key: seed.jobState.key,
+      value: seed.jobState.value,
+    });
+    const job = await run('job-state', 'job-state.json');
+    expect(job.batchItemFailures).toEqual([]);
+    expect(job.results[0]?.mutations[0]).toEqual({ op: 'put', key: seed.state.key, value: seed.state.value });
+    const badHeat = await run('heat-stacks', 'heat-stacks-bad-record.json');
+    expect(badHeat.results.map((r) => r.id)).toEqual(['1']);
+    expect(badHeat.batchItemFailures.map((f) => [f.itemIdentifier, f.errorType])).toEqual([
+      ['2', 'RejectedStatusError'],
+      ['3', 'RecordValidationError'],
+    ]);
+    const badJob = await run('job-state', 'job-state-bad-record.json');
+    expect(badJob.results.map((r) => [r.id, r.mutations.length])).toEqual([
+      ['1', 2],
+      ['3', 0],
+    ]);
+    expect(badJob.batchItemFailures.map((f) => [f.itemIdentifier, f.errorType])).toEqual([
+      ['2', 'RejectedStatusError'],
+    ]);
   });
 
   it('replay --json: the last stdout line is the summary; exit 0 on a full match', async () => {

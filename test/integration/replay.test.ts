@@ -6,7 +6,7 @@ import { parseTrace, type TraceLine } from '../../bridge/replay/trace.js';
 
 const trace = (name: string): TraceLine[] =>
   parseTrace(
-    readFileSync(fileURLToPath(new URL(`../fixtures/traces/${name}`, import.meta.url)), 'utf8'),
+    readFileSync(fileURLToPath(new URL(`../../examples/traces/${name}`, import.meta.url)), 'utf8'),
     name,
   );
 
