@@ -215,6 +215,8 @@ export class Bridge implements StatusSource {
       watch: worker.watchState,
       watchReconnects: worker.watchReconnects,
       stats: { ...worker.stats },
+      commitsPaused: this.committer.paused?.reason ?? null,
+      failures: worker.failures.entries(),
     }));
   }
 

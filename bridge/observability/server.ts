@@ -92,6 +92,30 @@ export async function startObservability(
       },
     });
   }
+  new Counter({
+    name: 'etcd_bridge_failures_total',
+    help: 'Failures of the route by classification: verdict retry / terminal / fatal, and reason',
+    labelNames: ['route', 'verdict', 'reason'],
+    registers: [registry],
+    async collect() {
+      const current = await routes();
+      this.reset();
+      for (const r of current)
+        for (const f of r.failures ?? [])
+          this.inc({ route: r.route, verdict: f.verdict, reason: f.reason }, f.count);
+    },
+  });
+  new Gauge({
+    name: 'etcd_bridge_commits_paused',
+    help: "1 while etcd refuses the route's commits for pressure (out of space, too many requests), by reason",
+    labelNames: ['route', 'reason'],
+    registers: [registry],
+    async collect() {
+      const current = await routes();
+      this.reset();
+      for (const r of current) if (r.commitsPaused) this.set({ route: r.route, reason: r.commitsPaused }, 1);
+    },
+  });
   new Gauge({
     name: 'etcd_bridge_leader',
     help: '1 while this bridge leads its group',

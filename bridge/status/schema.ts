@@ -53,6 +53,10 @@ export const RouteProgressSchema = z.looseObject({
   watch: z.string(),
   watchReconnects: z.number().int().min(0),
   stats: RouteStatsSchema,
+  /** Why the route's commits are paused (etcd out of space, too many requests); null while they flow. */
+  commitsPaused: z.string().nullable().optional(),
+  /** The route's failures by classification (bridge/failure/classify.ts), for etcd_bridge_failures_total. */
+  failures: z.array(z.object({ verdict: z.string(), reason: z.string(), count: z.number() })).optional(),
 });
 export type RouteProgress = z.infer<typeof RouteProgressSchema>;
 

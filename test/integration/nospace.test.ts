@@ -13,7 +13,8 @@ import { EtcdDeadLetterSink } from '../../bridge/dlq/etcd-sink.js';
 import { InProcessInvoker } from '../../bridge/invoke/in-process.js';
 import { keyspaceFor } from '../../bridge/keyspace.js';
 import type { LambdaHandler } from '../../bridge/lambda/context.js';
-import type { LogFields, LogLevel } from '../../bridge/log.js';
+import { type LogFields, type LogLevel, silentLogger } from '../../bridge/log.js';
+import { type Observability, startObservability } from '../../bridge/observability/server.js';
 import { loadStageHandler } from '../../bridge/stages.js';
 import { startBridge } from '../helpers/bridge.js';
 import { type EtcdFixture, startEtcd, stopEtcd, testClientOptions } from '../helpers/etcd.js';
@@ -86,6 +87,7 @@ describe('etcd out of space (NOSPACE alarm) while records are in flight', () => 
   let bridge: Bridge;
   const logs: Array<{ level: LogLevel; message: string; fields: LogFields }> = [];
   const gate = gatedHeatStacks();
+  let observability: Observability;
 
   beforeAll(async () => {
     fixture = await startEtcd({ extraArgs: ['--quota-backend-bytes', String(QUOTA_BYTES)] });
@@ -97,10 +99,13 @@ describe('etcd out of space (NOSPACE alarm) while records are in flight', () => 
         logger: { log: (level, message, fields = {}) => logs.push({ level, message, fields }) },
       },
     );
+    observability = await startObservability({ port: 0 }, silentLogger);
+    observability.attach(bridge);
   });
 
   afterAll(async () => {
     gate.open();
+    await observability?.close();
     await bridge?.stop();
     await stopEtcd(fixture);
   });
@@ -153,6 +158,8 @@ describe('etcd out of space (NOSPACE alarm) while records are in flight', () => 
     expect(dead.map((e) => e.record.key)).toEqual([BAD_KEY]);
     expect(bridge.fatal).toBeUndefined();
     expect(bridge.committer.paused).toBeUndefined();
+    expect(bridge.status().map((r) => r.commitsPaused)).toEqual([null, null]);
+    expect(await observability.registry.metrics()).not.toContain('etcd_bridge_commits_paused{');
     expect(logs.filter((l) => l.message === 'commits resumed: etcd takes writes again')).toHaveLength(1);
   });
 });
