@@ -1,5 +1,21 @@
 #!/usr/bin/env node
 // The CLI entry point. The TypeScript sources are compiled to dist/ by `npm ci` (the `prepare` script).
+import { LONG_RUNNING_COMMANDS, missingV8Flags } from './v8-flags.js';
+
+// A bridge runs with its own heap settings (bin/v8-flags.js): re-executed in place with them where
+// Node can (process.execve: same pid, stdio and signals), before anything else is loaded.
+const command = process.argv[2];
+if (LONG_RUNNING_COMMANDS.includes(command) && typeof process.execve === 'function') {
+  const missing = missingV8Flags(process.execArgv, process.env.NODE_OPTIONS);
+  if (missing.length > 0) {
+    process.execve(process.execPath, [
+      process.execPath,
+      ...missing,
+      ...process.execArgv,
+      ...process.argv.slice(1),
+    ]);
+  }
+}
 
 // The AWS SDK warns on every run that its releases after January 2027 need Node 22; the versions
 // locked here run on Node 20. Shown once in the README instead of on every command.

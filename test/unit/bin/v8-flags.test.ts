@@ -1,0 +1,31 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { BRIDGE_V8_FLAGS, bridgeNodeOptions, missingV8Flags } from '../../../bin/v8-flags.js';
+
+describe('the bridge process heap flags (bin/v8-flags.js)', () => {
+  it('adds every flag to a plain start', () => {
+    expect(missingV8Flags([], '')).toEqual([
+      `--max-semi-space-size=${BRIDGE_V8_FLAGS['--max-semi-space-size']}`,
+      `--max-old-space-size=${BRIDGE_V8_FLAGS['--max-old-space-size']}`,
+    ]);
+  });
+
+  it('leaves a flag the user gave, on the command line or in NODE_OPTIONS, in either spelling', () => {
+    expect(missingV8Flags(['--max-old-space-size=300'], '')).toEqual([
+      `--max-semi-space-size=${BRIDGE_V8_FLAGS['--max-semi-space-size']}`,
+    ]);
+    expect(missingV8Flags([], '--enable-source-maps --max_semi_space_size=8')).toEqual([
+      `--max-old-space-size=${BRIDGE_V8_FLAGS['--max-old-space-size']}`,
+    ]);
+    // After the re-exec both are on the command line: nothing more to add, so no second re-exec.
+    expect(missingV8Flags(missingV8Flags([], ''), '')).toEqual([]);
+  });
+
+  it('gives the same flags as NODE_OPTIONS, and the image starts the bridge with them', () => {
+    const options = bridgeNodeOptions().split(' ');
+    expect(options).toEqual(missingV8Flags([], ''));
+    const dockerfile = readFileSync(new URL('../../../Dockerfile', import.meta.url), 'utf8');
+    const entrypoint = /^ENTRYPOINT (\[.*\])$/m.exec(dockerfile)?.[1];
+    expect(JSON.parse(entrypoint ?? '[]')).toEqual(['node', ...options, 'bin/etcd-bridge.js']);
+  });
+});
