@@ -17,6 +17,13 @@ import type { WorkloadRecord } from '../helpers/workload.js';
 
 export const CLOCK_KEY = '/soak/clock';
 
+/** A client, or a function giving the client to use now (a cluster test writes through a member it is not faulting). */
+export type ClientSource = Etcd3 | (() => Etcd3);
+
+function clientOf(source: ClientSource): Etcd3 {
+  return typeof source === 'function' ? source() : source;
+}
+
 export interface StreamStats {
   written: number;
   retried: number;
@@ -30,7 +37,7 @@ export class RecordStream {
   private finished: Promise<void> | undefined;
 
   constructor(
-    private readonly client: Etcd3,
+    private readonly client: ClientSource,
     private readonly records: readonly WorkloadRecord[],
     private readonly clock: RevisionClock,
     private readonly options: { perSecond: number; parallel?: number; endsAt: number },
@@ -74,7 +81,7 @@ export class RecordStream {
     this.sentAt.set(record.seq, Date.now());
     for (;;) {
       try {
-        const response = await this.client.put(record.key).value(record.value).exec();
+        const response = await clientOf(this.client).put(record.key).value(record.value).exec();
         this.clock.ack(Number(response.header.revision), Date.now());
         return;
       } catch {
@@ -91,7 +98,7 @@ export class ClockTicker {
   private inFlight = false;
 
   constructor(
-    private readonly client: Etcd3,
+    private readonly client: ClientSource,
     private readonly clock: RevisionClock,
     private readonly intervalMs = 100,
   ) {}
@@ -114,7 +121,7 @@ export class ClockTicker {
     if (this.inFlight) return false;
     this.inFlight = true;
     try {
-      const response = await this.client.put(CLOCK_KEY).value(String(Date.now())).exec();
+      const response = await clientOf(this.client).put(CLOCK_KEY).value(String(Date.now())).exec();
       this.clock.ack(Number(response.header.revision), Date.now());
       return true;
     } catch {
