@@ -29,6 +29,7 @@ import {
   EtcdAuthenticationFailedError,
   EtcdLeaseInvalidError,
   EtcdPermissionDeniedError,
+  EtcdRoleNotGrantedError,
   GRPCCancelledError,
   GRPCDeadlineExceededError,
   GRPCInvalidArgumentError,
@@ -164,6 +165,7 @@ function classifyEtcdError(error: unknown): Classification | undefined {
   if (
     error instanceof EtcdAuthenticationFailedError ||
     error instanceof EtcdPermissionDeniedError ||
+    error instanceof EtcdRoleNotGrantedError ||
     error instanceof GRPCUnauthenticatedError
   ) {
     return classified('etcd-auth');

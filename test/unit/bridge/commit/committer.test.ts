@@ -1,0 +1,129 @@
+import type { Etcd3, IRequestOp } from 'etcd3';
+import { GRPCInvalidArgumentError, GRPCResourceExhastedError } from 'etcd3';
+import { describe, expect, it } from 'vitest';
+import { type CommitRequest, Committer } from '../../../../bridge/commit/committer.js';
+import { CommitRejectedError, LeadershipLostError } from '../../../../bridge/errors.js';
+import type { Leadership } from '../../../../bridge/leader.js';
+
+const NO_SPACE = () =>
+  new GRPCResourceExhastedError('8 RESOURCE_EXHAUSTED: etcdserver: mvcc: database space exceeded');
+
+/**
+ * A kv.txn whose answer the test decides per transaction: `answer` gets the keys the transaction
+ * puts and throws, or returns whether it succeeded.
+ */
+function fakeEtcd(answer: (puts: string[]) => boolean) {
+  const txns: string[][] = [];
+  const client = {
+    kv: {
+      txn: async ({ success }: { success: IRequestOp[] }) => {
+        const puts = success.flatMap((op) => (op.request_put ? [String(op.request_put.key)] : []));
+        txns.push(puts);
+        return { succeeded: answer(puts), responses: [], header: { revision: '1' } };
+      },
+    },
+  } as unknown as Etcd3;
+  return { client, txns };
+}
+
+const leadership = {
+  lost: undefined,
+  campaignKey: '/leader',
+  createRevision: '1',
+  fence: () => ({ key: Buffer.from('/leader'), target: 'Create', result: 'Equal', create_revision: '1' }),
+  fenceFailed: () => {},
+} as unknown as Leadership;
+
+const request = (key: string, revision = 5n): CommitRequest => ({
+  route: 'r',
+  sourceKey: key,
+  revision,
+  markerKey: `/applied${key}`,
+  markerModRevision: '0',
+  mutations: [{ op: 'put', key: `/out${key}`, value: 'v' }],
+  item: {},
+});
+
+function committer(client: Etcd3, logs: string[] = []) {
+  return new Committer(
+    client,
+    leadership,
+    (route) => `/checkpoint/${route}`,
+    () => undefined,
+    {
+      log: (_level, message) => logs.push(message),
+      random: () => 0,
+    },
+  );
+}
+
+describe('Committer on etcd pressure', () => {
+  it('holds the records while etcd is out of space, says so once, and commits them when it has room', async () => {
+    // Prepare: the first three transactions meet the NOSPACE alarm
+    let refusals = 3;
+    const { client, txns } = fakeEtcd(() => {
+      if (refusals-- > 0) throw NO_SPACE();
+      return true;
+    });
+    const logs: string[] = [];
+    const c = committer(client, logs);
+    // Act
+    const pending = Promise.all([c.submit(request('/a')), c.submit(request('/b'))]);
+    const pausedMeanwhile = await (async () => {
+      while (txns.length < 2) await new Promise((resolve) => setTimeout(resolve, 1));
+      return c.paused?.reason;
+    })();
+    // Assess
+    expect(await pending).toEqual(['committed', 'committed']);
+    expect(pausedMeanwhile).toBe('etcd-no-space');
+    expect(c.paused).toBeUndefined();
+    expect(logs).toEqual(['commits paused: etcd refuses writes', 'commits resumed: etcd takes writes again']);
+    expect(c.failures.entries()).toEqual([{ verdict: 'retry', reason: 'etcd-no-space', count: 3 }]);
+  });
+
+  it('does not flush checkpoints while paused', async () => {
+    const { client, txns } = fakeEtcd(() => {
+      throw NO_SPACE();
+    });
+    const c = new Committer(
+      client,
+      leadership,
+      (route) => `/checkpoint/${route}`,
+      () => 10n,
+    );
+    await c.flushCheckpoints(['r']); // refused: the episode begins
+    expect(c.paused?.reason).toBe('etcd-no-space');
+    await c.flushCheckpoints(['r']);
+    expect(txns).toHaveLength(1);
+  });
+});
+
+describe('Committer on a terminal or fatal failure', () => {
+  it('isolates the record etcd refuses as too large; the others commit', async () => {
+    const { client } = fakeEtcd((puts) => {
+      if (puts.includes('/out/huge')) throw new GRPCInvalidArgumentError('etcdserver: request is too large');
+      return true;
+    });
+    const c = committer(client);
+    const outcomes = await Promise.allSettled([
+      c.submit(request('/a')),
+      c.submit(request('/huge')),
+      c.submit(request('/c')),
+    ]);
+    expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    const rejected = outcomes[1] as PromiseRejectedResult;
+    expect(rejected.reason).toBeInstanceOf(CommitRejectedError);
+    expect(rejected.reason.cause).toBeInstanceOf(GRPCInvalidArgumentError);
+  });
+
+  it('rejects everything queued when leadership is lost', async () => {
+    const { client } = fakeEtcd(() => {
+      throw new LeadershipLostError('gone');
+    });
+    const c = committer(client);
+    const outcomes = await Promise.allSettled([c.submit(request('/a')), c.submit(request('/b'))]);
+    expect(outcomes.every((o) => o.status === 'rejected' && o.reason instanceof LeadershipLostError)).toBe(
+      true,
+    );
+  });
+});
