@@ -4,7 +4,10 @@
  * unknown function, a payload over 6 MB, a malformed batch and DryRun; and on SIGTERM it exits 0
  * leaving no execution environment behind.
  */
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import {
   InvokeCommand,
   type InvokeCommandOutput,
@@ -14,6 +17,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../bridge/etcd/embedded-etcd.js';
 import { ensureAssembly } from '../../bridge/lambda-endpoint/runtime/deployable.js';
+import { runCli } from '../helpers/cli.js';
 import { seed } from '../helpers/seed.js';
 import { CliProcess, killAllCliProcesses } from '../integration/security/cli-process.js';
 
@@ -128,11 +132,18 @@ describe('etcd-bridge lambda-endpoint --runtime ric', () => {
   });
 
   it('a payload over 6 MB: RequestEntityTooLargeException, 413', async () => {
-    const error = (await invoke('heat-stacks', Buffer.alloc(SIX_MB + 1, 0x20)).catch((e: unknown) => e)) as {
-      name: string;
-      $metadata: { httpStatusCode: number };
-      message: string;
-    };
+    type ApiError = { name: string; $metadata: { httpStatusCode: number }; message: string };
+    // The endpoint answers from the declared length and closes the connection without reading the
+    // rest (as AWS does); on a loaded machine the close can reset the socket before the SDK has read
+    // the answer (the SDK then names it TimeoutError). The answer itself is what is checked here.
+    let error: ApiError | undefined;
+    for (let attempt = 0; attempt < 5; attempt++) {
+      error = (await invoke('heat-stacks', Buffer.alloc(SIX_MB + 1, 0x20)).catch(
+        (e: unknown) => e,
+      )) as ApiError;
+      if (error.name !== 'TimeoutError') break;
+    }
+    if (!error) throw new Error('no answer');
     expect(error.name).toBe('RequestEntityTooLargeException');
     expect(error.$metadata.httpStatusCode).toBe(413);
     expect(error.message).toBe(
@@ -165,6 +176,43 @@ describe('etcd-bridge lambda-endpoint --runtime ric', () => {
     expect((await cli.exited).code).toBe(0);
     for (const pid of environments) expect(alive(pid)).toBe(false);
   });
+});
+
+describe('replay and dev with --runtime ric', () => {
+  it('replay --runtime ric: every expected write of the seed trace matches, through the deployable bundles', async () => {
+    const trace = fileURLToPath(new URL('../../examples/traces/seed-operation.jsonl', import.meta.url));
+    const result = await runCli(['replay', '--trace', trace, '--runtime', 'ric'], { timeoutMs: 240_000 });
+    expect(result.stdout).toMatch(/3\/3 expected writes matched, 0 extra .*: OK/);
+    expect(result.code).toBe(0);
+  }, 250_000);
+
+  it('dev --once --runtime ric: the seed demo through the deployable bundles, exit 0', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'ric-dev-'));
+    try {
+      const result = await runCli(
+        [
+          'dev',
+          '--once',
+          '--runtime',
+          'ric',
+          '--data-dir',
+          dataDir,
+          '--etcd-port',
+          '0',
+          '--lambda-port',
+          '0',
+          '--metrics-port',
+          '0',
+        ],
+        { timeoutMs: 240_000 },
+      );
+      expect(result.stdout).toContain('runtime ric');
+      expect(result.stdout).toContain('Records (1), (2) and (3) are identical to the seed.');
+      expect(result.code).toBe(0);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  }, 250_000);
 });
 
 /** The direct children of a process (its execution environments). */

@@ -155,9 +155,9 @@ describe('end to end on what ships: cdk synth bundles under aws-lambda-ric on No
     );
   });
 
-  it('replay through the deployable bundles: every expected write of both traces matches, as in-process', async () => {
-    for (const name of ['seed-operation.jsonl', 'port-rollback.jsonl']) {
-      const path = fileURLToPath(new URL(`../fixtures/traces/${name}`, import.meta.url));
+  it('replay through the deployable bundles: every expected write of each example trace matches, as in-process', async () => {
+    for (const name of ['seed-operation.jsonl', 'port-rollback.jsonl', 'multi-resource.jsonl']) {
+      const path = fileURLToPath(new URL(`../../examples/traces/${name}`, import.meta.url));
       // The replay closes its endpoint and so its host: lend it ours without letting it stop it.
       const result = await runReplay({
         trace: parseTrace(readFileSync(path, 'utf8'), path),

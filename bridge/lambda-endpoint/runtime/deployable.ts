@@ -11,7 +11,7 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { z } from 'zod';
 import { errorMessage } from '../../errors.js';
@@ -143,7 +143,25 @@ export async function ensureAssembly(progress: (line: string) => void): Promise<
     await rm(building, { recursive: true, force: true });
   }
   progress(`lambda-endpoint: bundles ready in ${((Date.now() - started) / 1000).toFixed(1)} s (${target})`);
+  await pruneOldAssemblies(cacheRoot, target);
   return target;
+}
+
+/** Builds kept besides the newest: a process still running an older one keeps its bundles. */
+const KEPT_ASSEMBLIES = 3;
+
+async function pruneOldAssemblies(cacheRoot: string, newest: string): Promise<void> {
+  const entries = await readdir(cacheRoot, { withFileTypes: true });
+  const built = await Promise.all(
+    entries
+      .filter((e) => e.isDirectory() && /^[0-9a-f]{16}$/.test(e.name) && join(cacheRoot, e.name) !== newest)
+      .map(async (e) => ({
+        path: join(cacheRoot, e.name),
+        mtimeMs: (await stat(join(cacheRoot, e.name))).mtimeMs,
+      })),
+  );
+  built.sort((a, b) => b.mtimeMs - a.mtimeMs);
+  for (const old of built.slice(KEPT_ASSEMBLIES)) await rm(old.path, { recursive: true, force: true });
 }
 
 /** sha256 over the paths and contents of every input file, sorted. */

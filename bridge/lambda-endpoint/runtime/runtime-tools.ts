@@ -1,6 +1,7 @@
 /**
  * Where Node 24 and aws-lambda-ric live (tools/runtime, beside the project, never in its own
- * node_modules), installing them with scripts/install-runtime.mjs on first use.
+ * node_modules), installed (or brought in line with tools/runtime's lock) by
+ * scripts/install-runtime.mjs on first use.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -30,15 +31,21 @@ const InstallScriptSchema = z.object({
  */
 export async function ensureRuntimeTools(root = packageRoot()): Promise<RuntimeTools> {
   const tools = runtimeToolPaths(root);
-  if (existsSync(tools.node) && existsSync(tools.ric)) return tools;
   const script = join(root, 'scripts', 'install-runtime.mjs');
-  const loaded: unknown = await import(pathToFileURL(script).href);
-  const { installRuntime } = InstallScriptSchema.parse(loaded);
-  const code = installRuntime();
-  if (code !== 0 || !existsSync(tools.node) || !existsSync(tools.ric)) {
-    throw new Error(
-      '--runtime ric needs Node 24 and aws-lambda-ric in tools/runtime: the install failed (see above)',
-    );
+  // Without the script (an image pruned of it) the tools must simply be there.
+  if (existsSync(script)) {
+    const loaded: unknown = await import(pathToFileURL(script).href);
+    const { installRuntime } = InstallScriptSchema.parse(loaded);
+    // A no-op when the installed tree matches tools/runtime's lock (its stamp); else it installs,
+    // with its progress line.
+    if (installRuntime() !== 0) {
+      throw new Error(
+        '--runtime ric needs Node 24 and aws-lambda-ric in tools/runtime: the install failed (see above)',
+      );
+    }
+  }
+  if (!existsSync(tools.node) || !existsSync(tools.ric)) {
+    throw new Error(`--runtime ric needs Node 24 and aws-lambda-ric: run node scripts/install-runtime.mjs`);
   }
   return tools;
 }
