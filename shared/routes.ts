@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { RevisionSchema } from './contract.js';
 import { compileKeyPattern, KeyPatternError } from './key-pattern.js';
+import { KEY_PATTERNS } from './keys.js';
 
 export const RetryPolicySchema = z.strictObject({
   /** Attempts in all, the first included, before the record is terminal. */
@@ -70,21 +71,17 @@ export const RouteSchema = z
 export type RouteInput = z.input<typeof RouteSchema>;
 export type Route = z.infer<typeof RouteSchema>;
 
-/** The two pipeline routes: the default when no config file is given. */
+/** The two pipeline routes: the default when no config file is given. Keys as in keys.ts. */
 export const DEFAULT_ROUTES: readonly RouteInput[] = [
   {
     name: 'heat-stacks',
-    keyPattern: '/esi-worker/heat_stacks/{api}/{collection}/{id}',
+    keyPattern: KEY_PATTERNS.heatStack.source,
     function: 'heat-stacks',
   },
   {
     name: 'job-state',
-    keyPattern: '/esi-worker/job_state/{api}/{collection}/{id}',
+    keyPattern: KEY_PATTERNS.jobState.source,
     function: 'job-state',
-    reads: [
-      '/config/{api}/{collection}/{id}',
-      '/state/{api}/{collection}/{id}',
-      '/esi-worker/heat_stacks/{api}/{collection}/{id}',
-    ],
+    reads: [KEY_PATTERNS.config.source, KEY_PATTERNS.state.source, KEY_PATTERNS.heatStack.source],
   },
 ];

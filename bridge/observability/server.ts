@@ -33,7 +33,7 @@ const STAT_COUNTERS = [
 const SNAPSHOT_REUSE_MS = 250;
 
 export async function startObservability(
-  config: Omit<BridgeConfig['observability'], 'emfIntervalMs'> & { emfIntervalMs?: number },
+  config: Pick<BridgeConfig['observability'], 'port'> & Partial<BridgeConfig['observability']>,
   logger: BridgeLogger,
 ): Promise<Observability> {
   const registry = new Registry();
@@ -132,6 +132,7 @@ export async function startObservability(
     registers: [registry],
   });
 
+  const host = config.host ?? '127.0.0.1';
   let server: Server | undefined;
   let url: string | undefined;
   if (config.port !== 0) {
@@ -167,10 +168,10 @@ export async function startObservability(
     });
     await new Promise<void>((resolve, reject) => {
       server!.once('error', reject);
-      server!.listen(config.port, config.host, () => resolve());
+      server!.listen(config.port, host, () => resolve());
     });
     const address = server.address();
-    url = typeof address === 'object' && address ? `http://${config.host}:${address.port}` : undefined;
+    url = typeof address === 'object' && address ? `http://${host}:${address.port}` : undefined;
     logger.log('info', 'observability listening', { url });
   }
 
