@@ -182,7 +182,7 @@ describe('replay and dev with --runtime ric', () => {
   it('replay --runtime ric: every expected write of the seed trace matches, through the deployable bundles', async () => {
     const trace = fileURLToPath(new URL('../../examples/traces/seed-operation.jsonl', import.meta.url));
     const result = await runCli(['replay', '--trace', trace, '--runtime', 'ric'], { timeoutMs: 240_000 });
-    expect(result.stdout).toMatch(/3\/3 expected writes matched, 0 extra .*: OK/);
+    expect(result.stdout, result.stderr).toMatch(/3\/3 expected writes matched, 0 extra .*: OK/);
     expect(result.code).toBe(0);
   }, 250_000);
 
