@@ -3,7 +3,7 @@
  * endpoint). Loaded lazily: loading a handler builds its Powertools logger and metrics.
  */
 import { isStageName, STAGE_NAMES, type StageName } from '../shared/names.js';
-import type { LambdaHandler } from './lambda/context.js';
+import type { LambdaHandler } from './invoke/lambda-context.js';
 
 export { isStageName, STAGE_NAMES, type StageName };
 

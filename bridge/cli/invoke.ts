@@ -4,7 +4,7 @@
  */
 import { Console } from 'node:console';
 import { readFile } from 'node:fs/promises';
-import { createLambdaContext } from '../lambda/context.js';
+import { createLambdaContext } from '../invoke/lambda-context.js';
 import { isStageName, loadStageHandler, STAGE_NAMES } from '../stages.js';
 import { INVOKE_COMMAND } from './definitions.js';
 import { CliUsageError, parseCommandLine } from './usage.js';

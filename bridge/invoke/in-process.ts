@@ -4,9 +4,9 @@
  */
 import type { StageRequest, StageResponse } from '../../shared/index.js';
 import { errorMessage, InvokeError } from '../errors.js';
-import { createLambdaContext, type LambdaHandler } from '../lambda/context.js';
 import { isStageName, loadStageHandler } from '../stages.js';
 import type { Invoker } from './invoker.js';
+import { createLambdaContext, type LambdaHandler } from './lambda-context.js';
 import { checkResponse } from './response.js';
 
 export class InProcessInvoker implements Invoker {

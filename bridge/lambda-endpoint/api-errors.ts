@@ -3,7 +3,7 @@
  * X-Amz-Function-Error). The AWS SDK's restJson1 deserializer names the exception from the
  * `x-amzn-ErrorType` header first and takes the message from the body's `message`, so both are set.
  */
-import { localFunctionArn } from '../lambda/context.js';
+import { localFunctionArn } from '../invoke/lambda-context.js';
 
 export class LambdaApiError extends Error {
   constructor(

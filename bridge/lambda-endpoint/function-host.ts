@@ -3,7 +3,7 @@
  * fast default), or in execution environments running AWS's runtime client (runtime/runtime-host.ts).
  * The endpoint itself only speaks the Invoke API; a host turns one invocation into an outcome.
  */
-import type { LambdaHandler } from '../lambda/context.js';
+import type { LambdaHandler } from '../invoke/lambda-context.js';
 import { type InvocationOutcome, type RegisteredFunction, runInvocation } from './invocation.js';
 
 export interface HostedInvocation {

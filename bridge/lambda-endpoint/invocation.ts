@@ -3,7 +3,7 @@
  * report it: a JSON result, or a function error with the runtime's error object. Nothing here
  * throws: every failure of the handler becomes an outcome.
  */
-import { createLambdaContext, type LambdaHandler } from '../lambda/context.js';
+import { createLambdaContext, type LambdaHandler } from '../invoke/lambda-context.js';
 
 export interface RegisteredFunction {
   name: string;

@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { LambdaHandler } from '../lambda/context.js';
+import type { LambdaHandler } from '../invoke/lambda-context.js';
 import {
   functionNotFound,
   invalidRequestContent,

@@ -12,8 +12,8 @@ import { parseBridgeConfig } from '../../bridge/config.js';
 import { EtcdDeadLetterSink } from '../../bridge/dlq/etcd-sink.js';
 import { type DeadLetterRecord, recordId } from '../../bridge/dlq/record.js';
 import { InProcessInvoker } from '../../bridge/invoke/in-process.js';
+import type { LambdaHandler } from '../../bridge/invoke/lambda-context.js';
 import { keyspaceFor, padRevision } from '../../bridge/keyspace.js';
-import type { LambdaHandler } from '../../bridge/lambda/context.js';
 import { loadStageHandler } from '../../bridge/stages.js';
 import { statusKey } from '../../bridge/status/schema.js';
 import {

@@ -8,7 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { InvokeCommand, LambdaClient, ResourceNotFoundException } from '@aws-sdk/client-lambda';
 import type { Context } from 'aws-lambda';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createLambdaContext, type LambdaHandler } from '../../bridge/lambda/context.js';
+import { createLambdaContext, type LambdaHandler } from '../../bridge/invoke/lambda-context.js';
 import {
   type AsyncInvokeFailure,
   type LambdaEndpoint,

@@ -15,7 +15,7 @@ import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname } from 'node:path';
-import { localFunctionArn } from '../../lambda/context.js';
+import { localFunctionArn } from '../../invoke/lambda-context.js';
 import { readBodyWithin } from '../http-io.js';
 import type { FunctionErrorPayload, InvocationOutcome } from '../invocation.js';
 import { BoundedLog, endLine, reportLine, startLine } from './invocation-log.js';

@@ -2,7 +2,7 @@
  * `--runtime ric`: the functions served from their deployable bundles, each in execution
  * environments of its own that run aws-lambda-ric on Node 24 (see environment.ts).
  */
-import { LOCAL_REGION } from '../../lambda/context.js';
+import { LOCAL_REGION } from '../../invoke/lambda-context.js';
 import type { FunctionHost, HostedOutcome } from '../function-host.js';
 import type { DeployableFunction } from './deployable.js';
 import { EnvironmentPool } from './environment-pool.js';
