@@ -256,3 +256,36 @@ describe('--runtime ric: execution environments under aws-lambda-ric on Node 24'
     await waitFor('the event to run', () => functionLog.some((line) => line.endsWith('\tasync event 0')));
   });
 });
+
+describe('--runtime ric when the runtime cannot start', () => {
+  it('an invocation fails with Runtime.ExitError instead of waiting forever', async () => {
+    // Prepare: a Node binary that does not exist.
+    const tools = await ensureRuntimeTools();
+    const host = runtimeHost({
+      functions: [fixture('fixture')],
+      tools: { ...tools, node: '/nonexistent/node' },
+      maxPayloadBytes: DEFAULT_MAX_PAYLOAD_BYTES,
+    });
+    try {
+      // Act
+      const { outcome } = await host.invoke({
+        functionName: 'fixture',
+        requestId: 'r-1',
+        payload: '{}',
+        event: {},
+        wantsLogTail: false,
+        waitForCapacity: false,
+      });
+
+      // Assess
+      expect(outcome.kind).toBe('error');
+      expect(JSON.parse(outcome.body)).toEqual({
+        errorType: 'Runtime.ExitError',
+        errorMessage: 'RequestId: r-1 Error: Runtime failed to start: spawn /nonexistent/node ENOENT',
+      });
+      expect(host.pool('fixture')?.size).toBe(0);
+    } finally {
+      await host.close();
+    }
+  });
+});

@@ -112,18 +112,21 @@ export class ExecutionEnvironment {
     child.stdout?.on('data', onOutput);
     child.stderr?.on('data', onOutput);
     this.#exited = new Promise((resolve) => {
-      child.once('exit', (code, signal) => {
+      const gone = (reason: string): void => {
+        if (this.#dead) return;
         this.#dead = true;
-        const reason = exitReason(code, signal);
         this.#resolveInit({ kind: 'exit', reason });
         this.#current?.settle({ kind: 'exit', reason });
         this.#server.close();
         this.#server.closeAllConnections();
         resolve();
+      };
+      child.once('exit', (code, signal) => gone(exitReason(code, signal)));
+      // A process that never started (no Node 24 binary, say) emits no 'exit'.
+      child.once('error', (error) => {
+        onLog(`the runtime process could not start: ${error.message}`);
+        if (child.pid === undefined) gone(`Runtime failed to start: ${error.message}`);
       });
-    });
-    child.once('error', (error) => {
-      onLog(`the runtime process could not start: ${error.message}`);
     });
   }
 
