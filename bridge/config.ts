@@ -24,8 +24,12 @@ const EtcdConfigSchema = z.strictObject({
   caFile: z.string().optional(),
   certFile: z.string().optional(),
   keyFile: z.string().optional(),
-  /** Deadline of one unary etcd call. */
-  callTimeoutMs: z.number().int().min(100).max(300_000).default(10_000),
+  /**
+   * Deadline of one unary etcd call. 5 s: a member cut off from its peers holds the calls it took
+   * just before it noticed (a write until etcd's 7 s request timeout, a read until the deadline);
+   * this bounds them well inside a 10 s latency target, and is ~1000x a healthy etcd's latency.
+   */
+  callTimeoutMs: z.number().int().min(100).max(300_000).default(5_000),
 });
 
 export const BridgeConfigSchema = z
