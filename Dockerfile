@@ -7,6 +7,8 @@
 # JavaScript (no native addons), so node_modules and dist/ are the same on every CPU. The runtime stage has no
 # RUN step, so building an arm64 image on an x86 machine (or the reverse) needs no emulation.
 ARG NODE_IMAGE=node:24-slim
+# Set by BuildKit; the legacy builder (test/image, where no BuildKit frontend can be pulled) is given it.
+ARG BUILDPLATFORM
 
 FROM --platform=$BUILDPLATFORM ${NODE_IMAGE} AS build
 WORKDIR /app
