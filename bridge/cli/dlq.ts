@@ -300,7 +300,15 @@ async function redriveCommand(
           ...(o.kind === 'redriven' ? { writes: o.writes } : {}),
           ...(o.kind === 'superseded' ? { appliedRevision: o.appliedRevision } : {}),
           ...(o.kind === 'failed'
-            ? { errorType: o.record.errorType, error: o.record.errorMessage, attempts: o.record.attempts }
+            ? {
+                errorType: o.failure.errorType,
+                error: o.failure.message,
+                verdict: o.failure.verdict,
+                attempts: o.record.attempts,
+                ...(o.updateFailure
+                  ? { updateError: `${o.updateFailure.errorType}: ${o.updateFailure.message}` }
+                  : {}),
+              }
             : {}),
           ...(o.kind === 'skipped' ? { reason: o.reason } : {}),
         })),
@@ -327,7 +335,13 @@ function describe(o: RedriveOutcome): string {
     case 'superseded':
       return `superseded ${what}: revision ${o.appliedRevision} of the key was applied since; dropped without writing`;
     case 'failed':
-      return `failed     ${what}: ${o.record.errorType}: ${o.record.errorMessage} (attempts ${o.record.attempts}; still dead-lettered)`;
+      // The cause as it came (first line), not a wrapper's; where the queue could not take the
+      // new attempt, that too, since the entry then still shows the old error.
+      return `failed     ${what}: ${o.failure.errorType}: ${firstLine(o.failure.message)} (${
+        o.updateFailure
+          ? `not recorded in the queue: ${o.updateFailure.errorType}: ${firstLine(o.updateFailure.message)}`
+          : `attempts ${o.record.attempts}; still dead-lettered`
+      })`;
     case 'skipped':
       return `skipped    ${what}: ${o.reason}`;
   }
@@ -427,4 +441,9 @@ function createInvoker(config: BridgeConfig): Invoker {
   process.env.POWERTOOLS_DEV = 'true';
   globalThis.console = new Console({ stdout: process.stderr, stderr: process.stderr });
   return new InProcessInvoker(config.invoke.timeoutMs);
+}
+
+function firstLine(text: string): string {
+  const line = text.split('\n')[0] ?? '';
+  return line.length > 300 ? `${line.slice(0, 297)}...` : line;
 }
