@@ -17,18 +17,13 @@
  * - losing leadership says what happened: our lease expired (etcd answered TTL 0, or nothing was
  *   acknowledged for 2 × TTL), or our key was deleted while the lease lived, and who leads now.
  */
-import {
-  type Etcd3,
-  EtcdAuthenticationFailedError,
-  EtcdPermissionDeniedError,
-  EtcdRoleNotGrantedError,
-  type ICompare,
-  type IRangeResponse,
-} from 'etcd3';
-import { ConfigError, LeadershipLostError } from './errors.js';
+import type { Etcd3, ICompare, IRangeResponse } from 'etcd3';
+import { LeadershipLostError } from './errors.js';
 import { streamsOf } from './etcd/endpoint-streams.js';
 import { LeaseKeeper } from './etcd/lease-keeper.js';
 import { compare, prefixRangeEnd } from './etcd/ops.js';
+import { Backoff, sleep } from './failure/backoff.js';
+import { classify } from './failure/classify.js';
 import { PrefixWatch, type SourceEvent } from './source/prefix-watch.js';
 
 export type LeaderLog = (
@@ -255,14 +250,13 @@ export class Leadership {
   }
 }
 
-/** Errors a campaign must not retry: the configuration is wrong, and trying again cannot fix it. */
+/**
+ * Errors a campaign must not retry: the configuration is wrong (credentials, permissions, a
+ * setting), and trying again cannot fix it. The failure classifier says which those are.
+ */
 function isPermanent(error: unknown): boolean {
-  return (
-    error instanceof EtcdAuthenticationFailedError ||
-    error instanceof EtcdPermissionDeniedError ||
-    error instanceof EtcdRoleNotGrantedError ||
-    error instanceof ConfigError
-  );
+  const { reason } = classify(error);
+  return reason === 'etcd-auth' || reason === 'config';
 }
 
 export interface AcquireWithRetryOptions extends AcquireOptions {
@@ -277,8 +271,7 @@ export interface AcquireWithRetryOptions extends AcquireOptions {
  * `Leadership.acquire`, again and again while what stops it may pass: etcd unavailable or without a
  * leader, the lease lost or not found while campaigning (etcd restarted, a member cut off). Each
  * retry is logged with its cause and waits with exponential backoff and full jitter. Wrong
- * credentials or permissions end it at once. (Which errors are permanent is decided here, in one
- * function, `isPermanent`; it is meant to become a call to the bridge's failure classifier.)
+ * credentials or permissions end it at once (`isPermanent`: the bridge's failure classifier).
  */
 export async function acquireLeadership(
   client: Etcd3,
@@ -288,20 +281,22 @@ export async function acquireLeadership(
   options: AcquireWithRetryOptions = {},
 ): Promise<Leadership> {
   const log: LeaderLog = options.log ?? (() => {});
-  const initial = options.initialDelayMs ?? 200;
-  const max = options.maxDelayMs ?? 5_000;
+  const backoff = new Backoff({
+    initialDelayMs: options.initialDelayMs ?? 200,
+    maxDelayMs: options.maxDelayMs ?? 5_000,
+  });
   for (let attempt = 1; ; attempt++) {
     try {
       return await Leadership.acquire(client, root, bridgeId, ttlSeconds, options);
     } catch (error) {
       if (isPermanent(error) || options.signal?.aborted) throw error;
-      const delayMs = Math.round(Math.random() * Math.min(max, initial * 2 ** (attempt - 1)));
+      const delayMs = backoff.next();
       log('warn', 'campaign failed; campaigning again', {
         attempt,
         delayMs,
         error: error instanceof Error ? error.message : String(error),
       });
-      await new Promise((resolve) => setTimeout(resolve, delayMs));
+      await sleep(delayMs, options.signal);
     }
   }
 }

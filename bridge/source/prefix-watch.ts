@@ -24,6 +24,7 @@
 import type { Etcd3, IWatchResponse } from 'etcd3';
 import { closeStream, type StreamSource, streamsOf, type WatchStream } from '../etcd/endpoint-streams.js';
 import { prefixRangeEnd } from '../etcd/ops.js';
+import { Backoff } from '../failure/backoff.js';
 
 export interface SourceEvent {
   readonly type: 'put' | 'delete';
@@ -73,7 +74,8 @@ export class PrefixWatch {
   /** Bumped on every (re)connect and stop: callbacks of an older stream are ignored. */
   private generation = 0;
   private stream: WatchStream | undefined;
-  private backoffMs = MIN_BACKOFF_MS;
+  /** The bridge's one backoff (failure/backoff.ts): reset once a stream is confirmed. */
+  private readonly backoff = new Backoff({ initialDelayMs: MIN_BACKOFF_MS, maxDelayMs: MAX_BACKOFF_MS });
   private reconnectTimer: NodeJS.Timeout | undefined;
   private createdTimer: NodeJS.Timeout | undefined;
   private livenessTimer: NodeJS.Timeout | undefined;
@@ -201,7 +203,7 @@ export class PrefixWatch {
     }
     if (res.created) {
       clearTimeout(this.createdTimer);
-      this.backoffMs = MIN_BACKOFF_MS;
+      this.backoff.reset();
       this.startLivenessCheck();
       this.setState(WatchState.Watching);
     }
@@ -275,8 +277,7 @@ export class PrefixWatch {
         : cause;
     this.setState(WatchState.Backoff, error);
     const generation = this.generation;
-    const delay = Math.round(this.backoffMs * (0.5 + Math.random() / 2));
-    this.backoffMs = Math.min(MAX_BACKOFF_MS, this.backoffMs * 2);
+    const delay = this.backoff.next();
     this.reconnectTimer = setTimeout(() => {
       if (generation === this.generation) void this.connect();
     }, delay);
