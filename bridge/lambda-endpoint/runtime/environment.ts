@@ -86,6 +86,8 @@ export class ExecutionEnvironment {
   #log: BoundedLog | undefined;
   #busy = false;
   #dead = false;
+  /** Why the process ended, once it has. */
+  #exitReason = 'Runtime exited without providing a reason';
   readonly #exited: Promise<void>;
 
   private constructor(
@@ -115,6 +117,7 @@ export class ExecutionEnvironment {
       const gone = (reason: string): void => {
         if (this.#dead) return;
         this.#dead = true;
+        this.#exitReason = reason;
         this.#resolveInit({ kind: 'exit', reason });
         this.#current?.settle({ kind: 'exit', reason });
         this.#server.close();
@@ -235,6 +238,8 @@ export class ExecutionEnvironment {
             resolve(outcome);
           },
         };
+        // A process that ended while idle will never answer.
+        if (this.#dead) this.#current.settle({ kind: 'exit', reason: this.#exitReason });
         timer = setTimeout(() => this.#current?.settle({ kind: 'timeout' }), this.#spec.timeoutMs);
         this.#deliver();
       });
