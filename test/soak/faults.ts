@@ -16,27 +16,54 @@
  *   the checker, which requires that no pipeline write is among them. The deposed bridge must exit
  *   with code 3 (leadership lost); one that hangs instead is killed by the supervisor (cluster.ts)
  *   and counted as hung.
+ *
+ * With `--members 3` (a 3-member cluster, test/helpers/etcd-cluster.ts) three more kinds, and the
+ * two above apply to the whole cluster (etcd-restart: every member killed and restarted; cut-*: the
+ * proxies in front of every member cut at once):
+ *
+ * - member-kill: SIGKILL of one member (the raft leader half of the time), down 0.5–5 s, restarted.
+ * - member-cutoff: one member cut off from its peers for 3–20 s while clients still reach it
+ *   (longer than the lease TTL: the leader's keep-alive must move to another member in time).
+ * - leader-move: `etcdctl move-leader` to the next member.
+ *
+ * NOSPACE is not injected yet: it needs the commit path's pause on RESOURCE_EXHAUSTED (issue #10,
+ * the worker's part). The hook: start the cluster with `extraArgs: ['--quota-backend-bytes=…']`
+ * (EtcdClusterOptions), fill it with a writer until etcd raises the NOSPACE alarm, hold it, then
+ * compact, defragment and `etcdctl alarm disarm`; add the kind to CLUSTER_FAULT_KINDS.
  */
 import type { Etcd3 } from 'etcd3';
 import type { EmbeddedEtcd } from '../../bridge/etcd/embedded-etcd.js';
 import { keyspaceFor } from '../../bridge/keyspace.js';
 import type { BridgeProcess, ExitStatus } from '../helpers/bridge-process.js';
 import { currentRevision } from '../helpers/etcd.js';
+import type { EtcdCluster } from '../helpers/etcd-cluster.js';
 import type { TcpProxy } from '../helpers/tcp-proxy.js';
 import { seededRandom } from '../helpers/workload.js';
 import type { FenceWindow } from './check.js';
 import { type BridgeSupervisor, HUNG_AFTER_MS } from './cluster.js';
 import { sleep } from './writer.js';
 
-export const FAULT_KINDS = ['sigkill', 'etcd-restart', 'cut-reset', 'cut-blackhole', 'sigstop'] as const;
+/** The faults of a single-member soak (the default). */
+export const SINGLE_FAULT_KINDS = [
+  'sigkill',
+  'etcd-restart',
+  'cut-reset',
+  'cut-blackhole',
+  'sigstop',
+] as const;
+/** Faults only a cluster can have. */
+export const CLUSTER_FAULT_KINDS = ['member-kill', 'member-cutoff', 'leader-move'] as const;
+export const FAULT_KINDS = [...SINGLE_FAULT_KINDS, ...CLUSTER_FAULT_KINDS] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
 export interface PlannedFault {
   readonly kind: FaultKind;
   /** Wait before it. */
   readonly gapMs: number;
-  /** sigkill: respawn delay; etcd-restart: time down; cut-*: time cut; sigstop: time frozen. */
+  /** sigkill: respawn delay; etcd-restart, member-kill: time down; cut-*, member-cutoff: time cut; sigstop: time frozen. */
   readonly durationMs: number;
+  /** member-kill, member-cutoff: in [0, 1), which member (the raft leader when below 0.5, else another). */
+  readonly pick: number;
 }
 
 export interface FaultRecord extends PlannedFault {
@@ -66,27 +93,34 @@ export function* faultPlan(seed: number, kinds: readonly FaultKind[], leaseTtlSe
     }
     for (const kind of round) {
       const gapMs = between(1_000, 4_000);
-      const durationMs =
-        kind === 'sigkill'
-          ? between(100, 2_000)
-          : kind === 'etcd-restart'
-            ? between(500, 3_000)
-            : kind === 'cut-reset'
-              ? between(500, 4_000)
-              : kind === 'cut-blackhole'
-                ? between(1_000, 6_000)
-                : leaseTtlSeconds * 1_000 + between(500, 2_500);
-      const fault: PlannedFault = { kind, gapMs, durationMs };
+      const durations: Record<FaultKind, () => number> = {
+        sigkill: () => between(100, 2_000),
+        'etcd-restart': () => between(500, 3_000),
+        'cut-reset': () => between(500, 4_000),
+        'cut-blackhole': () => between(1_000, 6_000),
+        sigstop: () => leaseTtlSeconds * 1_000 + between(500, 2_500),
+        'member-kill': () => between(500, 5_000),
+        'member-cutoff': () => between(3_000, 20_000),
+        'leader-move': () => 0,
+      };
+      const durationMs = durations[kind]();
+      const fault: PlannedFault = { kind, gapMs, durationMs, pick: random() };
       yield fault;
     }
   }
 }
 
 export interface InjectorDeps {
-  etcd: EmbeddedEtcd;
+  /** The single member; for a cluster, every member (etcd-restart kills and restarts them all). */
+  etcd: EmbeddedEtcd[];
+  /** The cluster, when the soak runs one (member faults need it). */
+  cluster?: EtcdCluster;
+  /** Told which member a fault is about to disturb (undefined when it is over), so the writers avoid it. */
+  onVictim?(member: number | undefined): void;
   /** A client straight to etcd (not through the proxy). */
   client: Etcd3;
-  proxy: TcpProxy;
+  /** The proxies between the bridges and etcd (one per member). */
+  proxies: TcpProxy[];
   supervisor: BridgeSupervisor;
   group: string;
   leaseTtlSeconds: number;
@@ -147,7 +181,7 @@ export class FaultInjector {
   }
 
   private async inject(fault: FaultRecord): Promise<void> {
-    const { etcd, proxy, supervisor } = this.deps;
+    const { etcd, proxies, supervisor } = this.deps;
     switch (fault.kind) {
       case 'sigkill': {
         const leader = await supervisor.waitForLeader(20_000);
@@ -157,23 +191,61 @@ export class FaultInjector {
         return;
       }
       case 'etcd-restart': {
-        await etcd.kill();
+        await Promise.all(etcd.map((member) => member.kill()));
         await sleep(fault.durationMs);
-        await restartEtcd(etcd);
+        // Members of a cluster must come back together: none is healthy before a quorum is.
+        await Promise.all(etcd.map((member) => restartEtcd(member)));
         return;
       }
       case 'cut-reset':
       case 'cut-blackhole': {
-        proxy.cut(fault.kind === 'cut-reset' ? 'reset' : 'blackhole');
+        for (const proxy of proxies) proxy.cut(fault.kind === 'cut-reset' ? 'reset' : 'blackhole');
         try {
           await sleep(fault.durationMs);
         } finally {
-          proxy.restore();
+          for (const proxy of proxies) proxy.restore();
         }
         return;
       }
       case 'sigstop':
         return this.sigstop(fault);
+      case 'member-kill':
+      case 'member-cutoff':
+      case 'leader-move':
+        return this.memberFault(fault);
+    }
+  }
+
+  private async memberFault(fault: FaultRecord): Promise<void> {
+    const { cluster } = this.deps;
+    if (!cluster) return this.skip(fault, 'no cluster (--members 3)');
+    const leader = await cluster.leader().catch(() => undefined);
+    if (leader === undefined) return this.skip(fault, 'no raft leader');
+    if (fault.kind === 'leader-move') {
+      const to = await cluster.moveLeader();
+      fault.note = `m${leader} -> m${to}`;
+      return;
+    }
+    const size = cluster.members.length;
+    const victim =
+      fault.pick < 0.5 ? leader : (leader + 1 + Math.floor(((fault.pick - 0.5) / 0.5) * (size - 1))) % size;
+    fault.note = `m${victim}${victim === leader ? ' (raft leader)' : ''}`;
+    this.deps.onVictim?.(victim);
+    try {
+      if (fault.kind === 'member-kill') {
+        await cluster.kill(victim);
+        await sleep(fault.durationMs);
+        await restartEtcd(cluster.members[victim]!.etcd);
+      } else {
+        cluster.cutOff(victim);
+        try {
+          await sleep(fault.durationMs);
+        } finally {
+          cluster.heal(victim);
+        }
+      }
+    } finally {
+      this.deps.onVictim?.(undefined);
     }
   }
 

@@ -7,8 +7,11 @@
  */
 import { ConsecutiveBreaker, circuitBreaker, handleWhen } from 'cockatiel';
 import { Etcd3, isRecoverableError } from 'etcd3';
+import { requireLeader } from '../../bridge/etcd/client.js';
+import type { EmbeddedEtcd } from '../../bridge/etcd/embedded-etcd.js';
 import { killAllBridgeProcesses } from '../helpers/bridge-process.js';
 import { type EtcdFixture, startEtcd, stopEtcd, testClientOptions } from '../helpers/etcd.js';
+import { EtcdCluster } from '../helpers/etcd-cluster.js';
 import { TcpProxy } from '../helpers/tcp-proxy.js';
 import { checkPipeline, historyFrom, makeWorkload, waitForPipeline } from '../helpers/workload.js';
 import { checkSoak, passed, type SoakCheck } from './check.js';
@@ -20,6 +23,7 @@ import {
   type FaultRecord,
   faultPlan,
   restartEtcd,
+  SINGLE_FAULT_KINDS,
 } from './faults.js';
 import { ClockTicker, RecordStream, RevisionClock } from './writer.js';
 
@@ -31,6 +35,8 @@ export interface SoakOptions {
   rate: number;
   keys: number;
   bridges: 1 | 2;
+  /** etcd members: 1 (EmbeddedEtcd) or 3 (a cluster on loopback, with the member faults). */
+  members: 1 | 3;
   leaseTtlSeconds: number;
   faults: readonly FaultKind[];
   /** Upper bound of the drain after the last fault. */
@@ -47,8 +53,9 @@ export const DEFAULT_SOAK_OPTIONS: SoakOptions = {
   rate: 50,
   keys: 300,
   bridges: 2,
+  members: 1,
   leaseTtlSeconds: 5,
-  faults: FAULT_KINDS,
+  faults: SINGLE_FAULT_KINDS,
   drainTimeoutMs: 120_000,
   stopGraceMs: 20_000,
 };
@@ -102,28 +109,54 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   const startedAt = Date.now();
   const durationMs = Math.round(options.minutes * 60_000);
   let fixture: EtcdFixture | undefined;
-  let proxy: TcpProxy | undefined;
+  let cluster: EtcdCluster | undefined;
+  const proxies: TcpProxy[] = [];
+  const writerClients: Etcd3[] = [];
   let ticker: ClockTicker | undefined;
   try {
     // The writer retries on its own: etcd3's default breaker would refuse it for 5 s after a restart.
-    fixture = await startEtcd({
-      client: {
-        faultHandling: {
-          host: () =>
-            circuitBreaker(handleWhen(isRecoverableError), {
-              halfOpenAfter: 100,
-              breaker: new ConsecutiveBreaker(1_000),
+    const faultHandling = {
+      host: () =>
+        circuitBreaker(handleWhen(isRecoverableError), {
+          halfOpenAfter: 100,
+          breaker: new ConsecutiveBreaker(1_000),
+        }),
+    };
+    let members: EmbeddedEtcd[];
+    let client: Etcd3;
+    /** The member a fault disturbs now: the writers go through the others meanwhile. */
+    let victim: number | undefined;
+    let writer: () => Etcd3;
+    if (options.members === 3) {
+      cluster = await EtcdCluster.start();
+      members = cluster.members.map((m) => m.etcd);
+      // writerClients[i] reaches every member but i; the last one reaches all. All ask for a leader.
+      for (const skipped of [...cluster.endpoints, '']) {
+        const hosts = cluster.endpoints.filter((url) => url !== skipped);
+        writerClients.push(
+          new Etcd3(
+            testClientOptions(hosts[0]!, {
+              hosts,
+              faultHandling,
+              grpcOptions: { interceptors: [requireLeader] },
             }),
-        },
-      },
-    });
-    const { client, etcd } = fixture;
-    proxy = await TcpProxy.start(etcd.clientUrl);
-    log(`etcd ${etcd.clientUrl}, proxy ${proxy.url}, data ${etcd.dataDir}`);
+          ),
+        );
+      }
+      client = writerClients.at(-1)!;
+      writer = () => writerClients[victim ?? writerClients.length - 1]!;
+    } else {
+      fixture = await startEtcd({ client: { faultHandling } });
+      members = [fixture.etcd];
+      client = fixture.client;
+      writer = () => client;
+    }
+    for (const member of members) proxies.push(await TcpProxy.start(member.clientUrl));
+    log(`etcd ${members.map((m) => m.clientUrl).join(',')}, proxies ${proxies.map((p) => p.url).join(',')}`);
 
     let injector: FaultInjector | undefined;
     const supervisor = new BridgeSupervisor({
-      etcd: proxy.url,
+      etcd: proxies.map((p) => p.url).join(','),
       group: SOAK_GROUP,
       count: options.bridges,
       config: { leaseTtlSeconds: options.leaseTtlSeconds },
@@ -143,15 +176,19 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       seed: options.seed,
     });
     const clock = new RevisionClock();
-    ticker = new ClockTicker(client, clock);
+    ticker = new ClockTicker(writer, clock);
     ticker.start();
-    const stream = new RecordStream(client, records, clock, { perSecond: options.rate, endsAt });
+    const stream = new RecordStream(writer, records, clock, { perSecond: options.rate, endsAt });
     stream.start();
     injector = new FaultInjector(
       {
-        etcd,
+        etcd: members,
+        ...(cluster ? { cluster } : {}),
+        onVictim: (member) => {
+          victim = member;
+        },
         client,
-        proxy,
+        proxies,
         supervisor,
         group: SOAK_GROUP,
         leaseTtlSeconds: options.leaseTtlSeconds,
@@ -173,9 +210,10 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     } finally {
       clearInterval(progress);
     }
-    // Nothing left half-done: the proxy forwards, etcd runs, no bridge is frozen.
-    if (proxy.isCut) proxy.restore();
-    if (!etcd.isRunning) await restartEtcd(etcd);
+    // Nothing left half-done: the proxies forward, etcd runs, no bridge is frozen.
+    for (const proxy of proxies) if (proxy.isCut) proxy.restore();
+    for (const member of cluster?.cutMembers ?? []) cluster?.heal(member);
+    await Promise.all(members.filter((m) => !m.isRunning).map((m) => restartEtcd(m)));
     for (const bridge of supervisor.alive()) supervisor.thaw(bridge);
     const soakMs = Date.now() - soakStart;
     log(
@@ -199,7 +237,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     // Judge etcd's history.
     const checkStart = Date.now();
     const reader = new Etcd3({
-      ...testClientOptions(etcd.clientUrl),
+      ...testClientOptions(members[0]!.clientUrl),
       grpcOptions: { 'grpc.max_receive_message_length': 1024 * 1024 * 1024 },
     });
     let check: SoakCheck;
@@ -251,8 +289,10 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   } finally {
     await ticker?.stop().catch(() => undefined);
     await killAllBridgeProcesses();
-    await proxy?.close();
+    for (const proxy of proxies) await proxy.close();
+    for (const writerClient of writerClients) writerClient.close();
     if (fixture) await stopEtcd(fixture);
+    await cluster?.stop();
   }
 }
 

@@ -10,7 +10,7 @@ import { FAULT_KINDS, type FaultKind } from './faults.js';
 import { DEFAULT_SOAK_OPTIONS, runSoak, type SoakOptions, type SoakReport, verdicts } from './run.js';
 import { formatReport } from './table.js';
 
-const USAGE = `usage: npm run soak -- [--minutes N] [--seed S] [--rate R] [--keys K] [--bridges 1|2]
+const USAGE = `usage: npm run soak -- [--minutes N] [--seed S] [--rate R] [--keys K] [--bridges 1|2] [--members 1|3]
                        [--lease-ttl SECONDS] [--faults ${FAULT_KINDS.join(',')}]
                        [--drain-timeout SECONDS] [--json FILE]
        npm run soak -- --render FILE
@@ -20,8 +20,9 @@ const USAGE = `usage: npm run soak -- [--minutes N] [--seed S] [--rate R] [--key
   --rate           heat stack records a second (default ${DEFAULT_SOAK_OPTIONS.rate})
   --keys           distinct heat stack keys (default ${DEFAULT_SOAK_OPTIONS.keys})
   --bridges        bridge processes in the group (default ${DEFAULT_SOAK_OPTIONS.bridges})
+  --members        etcd members: 1, or 3 (a cluster on loopback; adds member-kill, member-cutoff, leader-move)
   --lease-ttl      the bridges' leaseTtlSeconds (default ${DEFAULT_SOAK_OPTIONS.leaseTtlSeconds})
-  --faults         fault kinds to inject (default all)
+  --faults         fault kinds to inject (default: all a single member can have, or all with --members 3)
   --drain-timeout  how long the pipeline may take to drain after the faults (default ${DEFAULT_SOAK_OPTIONS.drainTimeoutMs / 1000})
   --json           also write the whole report as JSON to FILE
   --render         print the tables of a report saved with --json (no soak)`;
@@ -50,7 +51,9 @@ function parseSoakArgs(args: string[]): {
   };
   const bridges = number('bridges', values.bridges, DEFAULT_SOAK_OPTIONS.bridges, 1);
   if (bridges !== 1 && bridges !== 2) throw new UsageError(`--bridges ${values.bridges}: expected 1 or 2`);
-  let faults: FaultKind[] = [...DEFAULT_SOAK_OPTIONS.faults];
+  const members = number('members', values.members, DEFAULT_SOAK_OPTIONS.members, 1);
+  if (members !== 1 && members !== 3) throw new UsageError(`--members ${values.members}: expected 1 or 3`);
+  let faults: FaultKind[] = members === 3 ? [...FAULT_KINDS] : [...DEFAULT_SOAK_OPTIONS.faults];
   if (values.faults !== undefined) {
     faults = values.faults.split(',').map((name) => {
       if (!(FAULT_KINDS as readonly string[]).includes(name))
@@ -65,6 +68,7 @@ function parseSoakArgs(args: string[]): {
       rate: number('rate', values.rate, DEFAULT_SOAK_OPTIONS.rate, 1),
       keys: number('keys', values.keys, DEFAULT_SOAK_OPTIONS.keys, 1),
       bridges,
+      members,
       leaseTtlSeconds: number('lease-ttl', values['lease-ttl'], DEFAULT_SOAK_OPTIONS.leaseTtlSeconds, 2),
       faults,
       drainTimeoutMs:
@@ -88,6 +92,7 @@ function parse(args: string[]) {
       rate: { type: 'string' },
       keys: { type: 'string' },
       bridges: { type: 'string' },
+      members: { type: 'string' },
       'lease-ttl': { type: 'string' },
       faults: { type: 'string' },
       'drain-timeout': { type: 'string' },

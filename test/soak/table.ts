@@ -8,6 +8,9 @@ const FAULT_LABELS: Record<FaultKind, string> = {
   'cut-reset': 'network cut, reset',
   'cut-blackhole': 'network cut, blackhole',
   sigstop: 'leader SIGSTOP past its lease, then SIGCONT',
+  'member-kill': 'etcd member SIGKILL + restart',
+  'member-cutoff': 'etcd member cut off from its peers',
+  'leader-move': 'raft leader moved (etcdctl move-leader)',
 };
 
 export function formatReport(report: SoakReport): string {
