@@ -16,7 +16,7 @@ import { type BenchOptions, type BenchResult, DEFAULT_BENCH_OPTIONS, runBench } 
 import { latencyChartSvg } from './svg.js';
 
 export const BENCH_USAGE =
-  'npm run bench -- [--events N] [--keys N] [--naive-events N] [--latency-events N] [--rate N] [--backlog N] [--wait-quiet S] [--svg PATH] [--profile DIR] [--json]';
+  'npm run bench -- [--events N] [--keys N] [--naive-events N] [--latency-events N] [--rate N] [--backlog N] [--ideal-txns N] [--invoke-delay MS] [--wait-quiet S] [--svg PATH] [--profile DIR] [--json]';
 
 /** A bad command line: the message names the flag; the bench exits 2. */
 export class BenchUsageError extends Error {
@@ -51,6 +51,8 @@ export async function benchCommand(args: string[]): Promise<number> {
     'latency-events': { type: 'string' },
     rate: { type: 'string' },
     backlog: { type: 'string' },
+    'ideal-txns': { type: 'string' },
+    'invoke-delay': { type: 'string' },
     'wait-quiet': { type: 'string' },
     svg: { type: 'string', default: 'bench-latency.svg' },
     profile: { type: 'string' },
@@ -66,6 +68,8 @@ export async function benchCommand(args: string[]): Promise<number> {
     latencyEvents: wholeNumber('latency-events', values['latency-events'], d.latencyEvents),
     rate: wholeNumber('rate', values.rate, d.rate),
     backlogEvents: wholeNumber('backlog', values.backlog, d.backlogEvents),
+    idealTransactions: wholeNumber('ideal-txns', values['ideal-txns'], d.idealTransactions),
+    invokeDelayMs: wholeNumber('invoke-delay', values['invoke-delay'], d.invokeDelayMs, 0),
     ...(values['wait-quiet'] !== undefined
       ? { waitQuietS: wholeNumber('wait-quiet', values['wait-quiet'], 0, 0) }
       : {}),
@@ -80,6 +84,9 @@ export async function benchCommand(args: string[]): Promise<number> {
     naiveEventsPerS: result.naive.eventsPerS,
     e2eEventsPerS: result.e2e.eventsPerS,
     e2eHttpEventsPerS: result.http.eventsPerS,
+    lambdaLikeEventsPerS: result.lambdaLike.eventsPerS,
+    idealEventsPerS: result.ideal.eventsPerS,
+    idealP99Ms: result.idealLatency.summary.p99,
     p50Ms: result.latency.summary.p50,
     p95Ms: result.latency.summary.p95,
     p99Ms: result.latency.summary.p99,
@@ -99,7 +106,8 @@ export async function benchCommand(args: string[]): Promise<number> {
     `${formatTable([
       ['target', 'wanted', 'measured', ''],
       ...targets.map((t) => [t.name, t.target, t.actual, t.met ? 'met' : 'NOT MET']),
-    ])}\n\n`,
+    ])}\n` +
+      `ceiling ratio (in-process × 3 / etcd ceiling): ${summary.ceiling_ratio.toFixed(3)} — a figure, not a target\n\n`,
   );
   for (const profile of result.profiles) {
     out.write(
@@ -128,12 +136,25 @@ function report(options: BenchOptions, r: BenchResult): string {
   const bridgeNote = (run: BenchResult['e2e']) =>
     `${(run.recordsPerTxn ?? 0).toFixed(1)} records/txn, ${run.deadLettered ?? 0} dead-lettered, ${run.retries ?? 0} retries` +
     (run.writeMs > 0.9 * run.durationMs ? '; inputs arrived barely faster: a lower bound' : '');
+  const idealNote = (run: BenchResult['ideal']) =>
+    `outputs precomputed; ${(run.recordsPerTxn ?? 0).toFixed(1)} records/txn, ${options.idealTransactions} txns in flight`;
   const naiveNote =
     options.naiveEvents < options.events
       ? `measured on ${count(options.naiveEvents)} events, not ${count(options.events)}: it is slow`
       : 'one record at a time';
-  const lat = r.latency.summary;
-  const first = r.latency.firstStage;
+  const latencyRow = (label: string, run: BenchResult['latency']) => {
+    const lat = run.summary;
+    const first = run.firstStage;
+    return [
+      label,
+      `${count(lat.count)} events`,
+      s(run.durationMs),
+      `p50 ${lat.p50.toFixed(1)} / p95 ${lat.p95.toFixed(1)} / p99 ${lat.p99.toFixed(1)} ms`,
+      formatCpu(run.cpu),
+      `max ${lat.max.toFixed(1)} ms; open loop, sent at ${formatRate(run.achievedPerS)}/s` +
+        (first ? `; put → job_state: p50 ${first.p50.toFixed(1)} / p99 ${first.p99.toFixed(1)} ms` : ''),
+    ];
+  };
   const rows = [
     ['measurement', 'count', 'time', 'result', 'CPU (cores)', 'notes'],
     [
@@ -145,7 +166,15 @@ function report(options: BenchOptions, r: BenchResult): string {
       `txns of 128 puts of ${r.ceiling.valueBytes} B, ${r.ceiling.parallel} in flight`,
     ],
     [
-      '2. naive bridge',
+      '2. ideal client',
+      `${count(r.ideal.events)} events`,
+      s(r.ideal.durationMs),
+      `${formatRate(r.ideal.eventsPerS)} events/s`,
+      formatCpu(r.ideal.cpu),
+      idealNote(r.ideal),
+    ],
+    [
+      '3. naive bridge',
       `${count(r.naive.events)} events`,
       s(r.naive.durationMs),
       `${formatRate(r.naive.eventsPerS)} events/s`,
@@ -153,7 +182,7 @@ function report(options: BenchOptions, r: BenchResult): string {
       naiveNote,
     ],
     [
-      '3. bridge in-process',
+      '4. bridge in-process',
       `${count(r.e2e.events)} events`,
       s(r.e2e.durationMs),
       `${formatRate(r.e2e.eventsPerS)} events/s`,
@@ -161,7 +190,7 @@ function report(options: BenchOptions, r: BenchResult): string {
       bridgeNote(r.e2e),
     ],
     [
-      '4. bridge over HTTP',
+      '5. bridge over HTTP',
       `${count(r.http.events)} events`,
       s(r.http.durationMs),
       `${formatRate(r.http.eventsPerS)} events/s`,
@@ -169,16 +198,17 @@ function report(options: BenchOptions, r: BenchResult): string {
       `SDK → local Lambda endpoint (same process); ${bridgeNote(r.http)}`,
     ],
     [
-      `5. latency @ ${options.rate}/s`,
-      `${count(lat.count)} events`,
-      s(r.latency.durationMs),
-      `p50 ${lat.p50.toFixed(1)} / p95 ${lat.p95.toFixed(1)} / p99 ${lat.p99.toFixed(1)} ms`,
-      formatCpu(r.latency.cpu),
-      `max ${lat.max.toFixed(1)} ms; open loop, sent at ${formatRate(r.latency.achievedPerS)}/s` +
-        (first ? `; put → job_state: p50 ${first.p50.toFixed(1)} / p99 ${first.p99.toFixed(1)} ms` : ''),
+      `6. HTTP, +${options.invokeDelayMs} ms an invoke`,
+      `${count(r.lambdaLike.events)} events`,
+      s(r.lambdaLike.durationMs),
+      `${formatRate(r.lambdaLike.eventsPerS)} events/s`,
+      formatCpu(r.lambdaLike.cpu),
+      `Lambda-like latency (the endpoint's host waits first); ${bridgeNote(r.lambdaLike)}`,
     ],
+    latencyRow(`7. latency @ ${options.rate}/s`, r.latency),
+    latencyRow(`8. ideal client @ ${options.rate}/s`, r.idealLatency),
     [
-      '6. backlog, child bridge',
+      '9. backlog, child bridge',
       `${count(r.backlog.events)} events`,
       s(r.backlog.drainMs),
       `peak RSS ${r.backlog.peakRssMb.toFixed(1)} MB (${(r.backlog.peakRssMb / 1.048576).toFixed(1)} MiB)`,
@@ -188,14 +218,26 @@ function report(options: BenchOptions, r: BenchResult): string {
   ];
   const header = [
     `etcd-bridge bench: ${cpus().length} CPUs, Node ${process.version}; ${count(options.keys)} keys; each phase on a fresh etcd.`,
-    'Inputs of 2-4 are streamed: one put a record (a revision each, as Heat writes them), 32 in flight, from a worker',
-    `thread, while the pipeline runs on the main thread (writing took ${s(r.e2e.writeMs)} in 3); time runs from the first`,
+    'Inputs of 2-6 are streamed: one put a record (a revision each, as Heat writes them), 32 in flight, from a worker',
+    `thread, while the pipeline runs on the main thread (writing took ${s(r.e2e.writeMs)} in 4); time runs from the first`,
     'input put to the last state record seen. CPU: cores used on average; "bridge thread" is its event-loop utilization.',
     'An event is one heat stack revision processed through both stages (its state record written).',
-    `etcd ${options.etcdArgs.length > 0 ? `flags: ${options.etcdArgs.join(' ')}` : 'runs with its default flags'}; 6 runs: ${r.backlog.command}`,
+    "The ideal client (2, 8) does the pipeline's etcd work alone: both watches, the snapshot reads, the same commit",
+    'transactions (fence, markers, outputs, nested delete, checkpoints), with outputs computed before the run.',
+    `etcd ${options.etcdArgs.length > 0 ? `flags: ${options.etcdArgs.join(' ')}` : 'runs with its default flags'}; 9 runs: ${r.backlog.command}`,
     '',
   ];
-  const others = [r.ceiling.cpu, r.naive.cpu, r.e2e.cpu, r.http.cpu, r.latency.cpu, r.backlog.cpu]
+  const others = [
+    r.ceiling.cpu,
+    r.ideal.cpu,
+    r.naive.cpu,
+    r.e2e.cpu,
+    r.http.cpu,
+    r.lambdaLike.cpu,
+    r.latency.cpu,
+    r.idealLatency.cpu,
+    r.backlog.cpu,
+  ]
     .map((cpu) => cpu?.other ?? 0)
     .reduce((a, b) => Math.max(a, b), 0);
   const footer =
@@ -207,19 +249,22 @@ function report(options: BenchOptions, r: BenchResult): string {
       : [];
   const probeLine = (label: string, probe: ProbeReport | undefined) =>
     probe
-      ? `  ${label}: committer busy ${Math.round(probe.committerBusy * 100)}% of the window; ` +
+      ? `  ${label}: a commit in flight ${Math.round(probe.committerBusy * 100)}% of the window; ` +
         `${count(probe.commits.count)} commits, mean ${probe.commits.meanMs.toFixed(1)} ms, p99 ${probe.commits.p99Ms.toFixed(1)} ms; ` +
         `${count(probe.reads.count)} snapshot reads, mean ${probe.reads.meanMs.toFixed(1)} ms, p99 ${probe.reads.p99Ms.toFixed(1)} ms`
       : undefined;
   const probes = [
-    probeLine('3. in-process', r.e2e.probe),
-    probeLine('4. over HTTP', r.http.probe),
-    probeLine(`5. @ ${options.rate}/s`, r.latency.probe),
+    probeLine('2. ideal client', r.ideal.probe),
+    probeLine('4. in-process', r.e2e.probe),
+    probeLine('5. over HTTP', r.http.probe),
+    probeLine(`6. +${options.invokeDelayMs} ms`, r.lambdaLike.probe),
+    probeLine(`7. @ ${options.rate}/s`, r.latency.probe),
+    probeLine(`8. ideal @ ${options.rate}/s`, r.idealLatency.probe),
   ].filter((line): line is string => line !== undefined);
   const probeSection = probes.length
     ? [
         '',
-        "The bridge's etcd transactions, as it saw them (etcd's time + waiting for its thread):",
+        "The client's etcd transactions, as it saw them (etcd's time + waiting for its thread):",
         ...probes,
       ]
     : [];

@@ -1,20 +1,30 @@
 /**
- * Phases 2 to 5: a pipeline (this bridge in-process, this bridge over the local Lambda endpoint, or
- * the naive baseline) against a fresh etcd, on this thread; the load (inputs and the watch on the
- * state records) in a worker thread; a warm-up on keys of its own; then a measured run whose clock
- * starts at the first input put and stops when the last state record (3) is seen.
+ * Phases 2 to 8: a pipeline (this bridge in-process, this bridge over the local Lambda endpoint —
+ * with or without a Lambda-like delay per invoke —, the ideal client, or the naive baseline) against
+ * a fresh etcd, on this thread; the load (inputs and the watch on the state records) in a worker
+ * thread; a warm-up on keys of its own; then a measured run whose clock starts at the first input
+ * put and stops when the last state record (3) is seen.
  */
 import { randomUUID } from 'node:crypto';
 import { type EventLoopUtilization, performance } from 'node:perf_hooks';
 import { Etcd3 } from 'etcd3';
 import { Bridge } from '../bridge/bridge.js';
 import { parseBridgeConfig } from '../bridge/config.js';
+import { createEtcdClient } from '../bridge/etcd/client.js';
 import { EmbeddedEtcd } from '../bridge/etcd/embedded-etcd.js';
 import { headRevision } from '../bridge/etcd/head.js';
 import { InProcessInvoker } from '../bridge/invoke/in-process.js';
-import { type LambdaEndpoint, startLambdaEndpoint } from '../bridge/lambda-endpoint/server.js';
+import { inProcessHost } from '../bridge/lambda-endpoint/function-host.js';
+import {
+  DEFAULT_MAX_PAYLOAD_BYTES,
+  type LambdaEndpoint,
+  startLambdaEndpoint,
+} from '../bridge/lambda-endpoint/server.js';
 import { stageFunctions } from '../bridge/lambda-endpoint/stage-functions.js';
 import { type CpuShare, startCpuMeter } from './cpu.js';
+import { IdealClient } from './ideal/client.js';
+import { IdealOutputs, type WorkloadSpec } from './ideal/outputs.js';
+import { delayedHost } from './invoke-delay.js';
 import type { LoadRequest, PacedResult, StreamResult } from './load.js';
 import type { LoadMessage } from './load-worker.js';
 import { NaiveBridge } from './naive.js';
@@ -22,20 +32,39 @@ import { type BridgeProbe, type ProbeReport, probeBridge } from './probe.js';
 import { ratePerSecond } from './stats.js';
 import { typeScriptWorker } from './ts-worker.js';
 
-export type PipelineKind = 'bridge-inprocess' | 'bridge-http' | 'naive';
+export type PipelineKind = 'bridge-inprocess' | 'bridge-http' | 'ideal' | 'naive';
+
+export interface PipelineOptions {
+  /** bridge-http: added before each invocation behind the endpoint (a Lambda-like latency). */
+  readonly invokeDelayMs?: number;
+  /** ideal: transactions in flight at once. */
+  readonly idealTransactions?: number;
+}
+
+/** The ideal client's default: two transactions (each with its reads) in flight. */
+export const DEFAULT_IDEAL_TRANSACTIONS = 2;
 
 export interface Pipeline {
   readonly kind: PipelineKind;
   readonly client: Etcd3;
   readonly etcd: EmbeddedEtcd;
   readonly bridge?: Bridge;
+  readonly ideal?: IdealClient;
+  /** The client whose transactions the probe times (the bridge's or the ideal client's). */
+  readonly txnClient?: Etcd3;
+  /** Called before each load, with what the load will write (the ideal client precomputes for it). */
+  prepare?(workload: WorkloadSpec): void;
   /** Throws if the pipeline has died. */
   check(): void;
   close(): Promise<void>;
 }
 
 /** A fresh etcd (temporary data dir, free ports) and the pipeline on it, idle and watching. */
-export async function startPipeline(kind: PipelineKind, etcdArgs: readonly string[] = []): Promise<Pipeline> {
+export async function startPipeline(
+  kind: PipelineKind,
+  etcdArgs: readonly string[] = [],
+  options: PipelineOptions = {},
+): Promise<Pipeline> {
   const cleanups: Array<() => Promise<void> | void> = [];
   const close = async () => {
     for (const cleanup of cleanups.reverse()) await cleanup();
@@ -56,9 +85,38 @@ export async function startPipeline(kind: PipelineKind, etcdArgs: readonly strin
       return { kind, client, etcd, check: () => naive.check(), close };
     }
 
+    if (kind === 'ideal') {
+      // A client of its own, made as the bridge makes its client (a gRPC channel, stream connections).
+      const idealClient = createEtcdClient(parseBridgeConfig({ etcd: { endpoints: [etcd.clientUrl] } }).etcd);
+      cleanups.push(() => idealClient.close());
+      const outputs = new IdealOutputs();
+      const ideal = await IdealClient.start(idealClient, outputs, {
+        group: `bench-${randomUUID().slice(0, 8)}`,
+        fromRevision: (await headRevision(client)) + 1n,
+        transactionsInFlight: options.idealTransactions ?? DEFAULT_IDEAL_TRANSACTIONS,
+      });
+      cleanups.push(() => ideal.stop());
+      const reads = IdealClient.jobStateReads();
+      return {
+        kind,
+        client,
+        etcd,
+        ideal,
+        txnClient: idealClient,
+        prepare: (workload) => outputs.add(workload, reads),
+        check: () => ideal.check(),
+        close,
+      };
+    }
+
     let endpoint: LambdaEndpoint | undefined;
     if (kind === 'bridge-http') {
-      endpoint = await startLambdaEndpoint({ functions: await stageFunctions(), port: 0, log: () => {} });
+      const host = inProcessHost(await stageFunctions(), DEFAULT_MAX_PAYLOAD_BYTES);
+      endpoint = await startLambdaEndpoint({
+        functionHost: options.invokeDelayMs ? delayedHost(host, options.invokeDelayMs) : host,
+        port: 0,
+        log: () => {},
+      });
       const server = endpoint;
       cleanups.push(() => server.close());
     }
@@ -76,6 +134,7 @@ export async function startPipeline(kind: PipelineKind, etcdArgs: readonly strin
       client,
       etcd,
       bridge,
+      txnClient: bridge.client,
       check: () => {
         if (bridge.fatal) throw bridge.fatal;
       },
@@ -136,7 +195,7 @@ async function runLoad<R>(
         if (message.type === 'started') {
           meter = startCpuMeter({ etcd: pipeline.etcd.pid });
           elu = performance.eventLoopUtilization();
-          if (pipeline.bridge) probe = probeBridge(pipeline.bridge.client);
+          if (pipeline.txnClient) probe = probeBridge(pipeline.txnClient);
         } else if (message.type === 'progress') onProgress?.(message.done, message.total);
         else if (message.type === 'result') {
           const share = meter?.stop();
@@ -170,6 +229,8 @@ export async function runWorkload(
   events: number,
   onProgress?: (done: number, total: number) => void,
 ): Promise<RunResult> {
+  const firstSeq = workload.firstSeq ?? 1;
+  pipeline.prepare?.({ tag: workload.tag, keys: workload.keys, firstSeq, events });
   const { result, cpu, probe } = await runLoad<StreamResult>(
     pipeline,
     {
@@ -178,7 +239,7 @@ export async function runWorkload(
       tag: workload.tag,
       keys: workload.keys,
       events,
-      firstSeq: workload.firstSeq ?? 1,
+      firstSeq,
       stallMs: STALL_MS,
       parallel: 32,
     },
@@ -202,6 +263,7 @@ export async function measureLatency(
   pipeline: Pipeline,
   options: { events: number; rate: number; keys: number; onProgress?: (done: number, total: number) => void },
 ): Promise<LatencyResult> {
+  pipeline.prepare?.({ tag: 'lat', keys: options.keys, firstSeq: 1, events: options.events });
   const { result, cpu, probe } = await runLoad<PacedResult>(
     pipeline,
     {

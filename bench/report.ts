@@ -9,6 +9,12 @@ export interface BenchFigures {
   readonly naiveEventsPerS: number;
   readonly e2eEventsPerS: number;
   readonly e2eHttpEventsPerS: number;
+  /** The HTTP path with a Lambda-like latency (20 ms) added to every invocation. */
+  readonly lambdaLikeEventsPerS: number;
+  /** The ideal client (the pipeline's etcd work alone, outputs precomputed), streamed. */
+  readonly idealEventsPerS: number;
+  /** The ideal client's p99 at the latency phase's fixed load. */
+  readonly idealP99Ms: number;
   readonly p50Ms: number;
   readonly p95Ms: number;
   readonly p99Ms: number;
@@ -28,6 +34,12 @@ export interface BenchJson {
   p95_ms: number;
   p99_ms: number;
   peak_rss_mb: number;
+  ideal_events_per_s: number;
+  ideal_ratio: number;
+  ideal_p99_ms: number;
+  latency_ratio: number;
+  lambda_like_events_per_s: number;
+  lambda_like_ratio: number;
 }
 
 export const BENCH_JSON_FIELDS = [
@@ -41,6 +53,12 @@ export const BENCH_JSON_FIELDS = [
   'p95_ms',
   'p99_ms',
   'peak_rss_mb',
+  'ideal_events_per_s',
+  'ideal_ratio',
+  'ideal_p99_ms',
+  'latency_ratio',
+  'lambda_like_events_per_s',
+  'lambda_like_ratio',
 ] as const satisfies ReadonlyArray<keyof BenchJson>;
 
 /** Writes an event causes that count against etcd's ceiling: heat stack (1), job_state (2), state (3). */
@@ -53,7 +71,10 @@ const round = (value: number, digits: number) => {
 
 /**
  * ceiling_ratio = e2e × 3 / ceiling: the share of etcd's own batched-put ceiling the pipeline's
- * three record writes per event reach. speedup_vs_naive = e2e / naive.
+ * three record writes per event reach. speedup_vs_naive = e2e / naive. ideal_ratio = e2e / ideal
+ * and latency_ratio = p99 / ideal p99: the bridge against a client that does only the pipeline's
+ * etcd work. lambda_like_ratio = Lambda-like / e2e: how much of a 20 ms invoke latency the route's
+ * concurrency and batches hide.
  */
 export function benchJson(f: BenchFigures): BenchJson {
   return {
@@ -67,6 +88,12 @@ export function benchJson(f: BenchFigures): BenchJson {
     p95_ms: round(f.p95Ms, 2),
     p99_ms: round(f.p99Ms, 2),
     peak_rss_mb: round(f.peakRssMb, 1),
+    ideal_events_per_s: round(f.idealEventsPerS, 1),
+    ideal_ratio: round(f.e2eEventsPerS / f.idealEventsPerS, 3),
+    ideal_p99_ms: round(f.idealP99Ms, 2),
+    latency_ratio: round(f.p99Ms / f.idealP99Ms, 3),
+    lambda_like_events_per_s: round(f.lambdaLikeEventsPerS, 1),
+    lambda_like_ratio: round(f.lambdaLikeEventsPerS / f.e2eEventsPerS, 3),
   };
 }
 
@@ -77,15 +104,31 @@ export interface TargetCheck {
   readonly met: boolean;
 }
 
-/** The targets of the issue: reported, never asserted. */
+/**
+ * The targets (the benchmark issue's, with issue #13's in place of its p99 and RSS bounds):
+ * reported, never asserted. `ceiling_ratio` is not one of them any more: on 2 cores even the ideal
+ * client reaches only a fraction of etcd's raw ceiling, so it is reported as a figure only.
+ */
 export function checkTargets(json: BenchJson, rateLabel = '500 events/s'): TargetCheck[] {
   const httpVsNaive = json.e2e_http_events_per_s / json.naive_events_per_s;
   return [
     {
-      name: 'ceiling ratio',
-      target: '≥ 0.35',
-      actual: json.ceiling_ratio.toFixed(3),
-      met: json.ceiling_ratio >= 0.35,
+      name: 'vs ideal client',
+      target: '≥ 0.9',
+      actual: json.ideal_ratio.toFixed(3),
+      met: json.ideal_ratio >= 0.9,
+    },
+    {
+      name: `p99 vs ideal at ${rateLabel}`,
+      target: '≤ 0.6',
+      actual: json.latency_ratio.toFixed(3),
+      met: json.latency_ratio <= 0.6,
+    },
+    {
+      name: 'Lambda-like vs in-process',
+      target: '≥ 0.8',
+      actual: json.lambda_like_ratio.toFixed(3),
+      met: json.lambda_like_ratio >= 0.8,
     },
     {
       name: 'speedup vs naive',
@@ -101,15 +144,15 @@ export function checkTargets(json: BenchJson, rateLabel = '500 events/s'): Targe
     },
     {
       name: `p99 at ${rateLabel}`,
-      target: '≤ 50 ms',
+      target: '≤ 20 ms',
       actual: `${json.p99_ms.toFixed(1)} ms`,
-      met: json.p99_ms <= 50,
+      met: json.p99_ms <= 20,
     },
     {
       name: 'peak RSS, backlog',
-      target: '≤ 250 MB',
+      target: '≤ 150 MB',
       actual: `${json.peak_rss_mb.toFixed(1)} MB`,
-      met: json.peak_rss_mb <= 250,
+      met: json.peak_rss_mb <= 150,
     },
   ];
 }

@@ -1,14 +1,17 @@
 /**
- * `etcd-bridge bench`, the measurements in order, each on a fresh etcd (temporary data dir, free
+ * `npm run bench`, the measurements in order, each on a fresh etcd (temporary data dir, free
  * ports) so no phase inherits another's data, compaction state or page cache pressure:
  *
  *   1. etcd's ceiling: transactions of 128 puts, 4 in flight;
- *   2. the naive bridge (bench/naive.ts), on fewer events;
- *   3. this bridge in-process;              } inputs streamed from a worker thread: one put a
- *   4. this bridge over the local endpoint; } record, 32 in flight, while the pipeline runs; clock
- *                                             from the first put to the last state record seen
- *   5. latency at a fixed offered load, in-process, open loop;
- *   6. peak RSS of `etcd-bridge start` in a child process draining a backlog written beforehand.
+ *   2. the ideal client (bench/ideal/): the pipeline's etcd work alone;  } inputs streamed from a
+ *   3. the naive bridge (bench/naive.ts), on fewer events;               } worker thread: one put
+ *   4. this bridge in-process;                                           } a record, 32 in flight,
+ *   5. this bridge over the local endpoint;                              } while the pipeline runs;
+ *   6. the same with a Lambda-like latency (20 ms) added to each invoke; } clock from the first put
+ *                                                                          to the last state record
+ *   7. latency at a fixed offered load, this bridge in-process, open loop;
+ *   8. the same load on the ideal client;
+ *   9. peak RSS of `etcd-bridge start` in a child process draining a backlog written beforehand.
  */
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -17,11 +20,14 @@ import { EmbeddedEtcd } from '../bridge/etcd/embedded-etcd.js';
 import { type BacklogResult, measureBacklog } from './backlog.js';
 import { type CeilingResult, measureCeiling } from './ceiling.js';
 import { waitForQuiet } from './cpu.js';
+import { LAMBDA_LIKE_DELAY_MS } from './invoke-delay.js';
 import {
+  DEFAULT_IDEAL_TRANSACTIONS,
   type LatencyResult,
   measureLatency,
   type Pipeline,
   type PipelineKind,
+  type PipelineOptions,
   type RunResult,
   runWorkload,
   startPipeline,
@@ -48,6 +54,10 @@ export interface BenchOptions {
   readonly rate: number;
   readonly backlogEvents: number;
   readonly ceilingPuts: number;
+  /** The ideal client's transactions in flight (each with its snapshot reads). */
+  readonly idealTransactions: number;
+  /** Added to every invocation of the Lambda-like phase, ms. */
+  readonly invokeDelayMs: number;
   /** Extra flags for every etcd the bench starts (none by default: etcd as shipped). */
   readonly etcdArgs: readonly string[];
   /** Write CPU profiles here (an extra profiled in-process run; the backlog child under --cpu-prof). */
@@ -65,26 +75,36 @@ export const DEFAULT_BENCH_OPTIONS: BenchOptions = {
   rate: 500,
   backlogEvents: 100_000,
   ceilingPuts: 128 * 800,
+  idealTransactions: DEFAULT_IDEAL_TRANSACTIONS,
+  invokeDelayMs: LAMBDA_LIKE_DELAY_MS,
   etcdArgs: [],
 };
 
 export interface PipelineRun extends RunResult {
-  /** Bridge only: records per etcd transaction, over both routes. */
+  /** Bridge and ideal client: records per commit transaction, over both routes. */
   readonly recordsPerTxn?: number;
+  /** Bridge only. */
   readonly deadLettered?: number;
   readonly retries?: number;
 }
 
+export interface LatencyRun extends LatencyResult {
+  readonly summary: LatencySummary;
+  /** Heat stack put → job_state record seen: stage heat-stacks alone. */
+  readonly firstStage: LatencySummary | undefined;
+}
+
 export interface BenchResult {
   readonly ceiling: CeilingResult;
+  readonly ideal: PipelineRun;
   readonly naive: PipelineRun;
   readonly e2e: PipelineRun;
   readonly http: PipelineRun;
-  readonly latency: LatencyResult & {
-    readonly summary: LatencySummary;
-    /** Heat stack put → job_state record seen: stage heat-stacks alone. */
-    readonly firstStage: LatencySummary | undefined;
-  };
+  /** Over HTTP with `invokeDelayMs` added to every invocation. */
+  readonly lambdaLike: PipelineRun;
+  readonly latency: LatencyRun;
+  /** The ideal client at the same offered load. */
+  readonly idealLatency: LatencyRun;
   readonly backlog: BacklogResult;
   readonly profiles: ReadonlyArray<{ title: string; path: string; summary: ProfileSummary }>;
 }
@@ -98,8 +118,9 @@ async function withPipeline<T>(
   kind: PipelineKind,
   etcdArgs: readonly string[],
   body: (pipeline: Pipeline) => Promise<T>,
+  options: PipelineOptions = {},
 ): Promise<T> {
-  const pipeline = await startPipeline(kind, etcdArgs);
+  const pipeline = await startPipeline(kind, etcdArgs, options);
   try {
     return await body(pipeline);
   } finally {
@@ -107,11 +128,21 @@ async function withPipeline<T>(
   }
 }
 
-/** A measured run of a bridge, with its committer's and routes' counters over that run only. */
-async function measuredBridgeRun(
-  pipeline: Pipeline,
-  measure: () => Promise<RunResult>,
-): Promise<PipelineRun> {
+/**
+ * A measured run, with the counters over that run only: a bridge's committer and routes, or the
+ * ideal client's transactions.
+ */
+async function measuredRun(pipeline: Pipeline, measure: () => Promise<RunResult>): Promise<PipelineRun> {
+  const ideal = pipeline.ideal;
+  if (ideal) {
+    const before = { ...ideal.stats };
+    const run = await measure();
+    const transactions = ideal.stats.transactions - before.transactions;
+    return {
+      ...run,
+      recordsPerTxn: transactions > 0 ? (ideal.stats.records - before.records) / transactions : 0,
+    };
+  }
   const bridge = pipeline.bridge;
   if (!bridge) return measure();
   const counters = () => {
@@ -146,7 +177,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
     return body((done, total) => b.update(done, total)).finally(() => b.done());
   };
 
-  const ceiling = await bar('1/6 etcd ceiling', async (update) => {
+  const ceiling = await bar('1/9 etcd ceiling', async (update) => {
     const etcd = await EmbeddedEtcd.start({ extraArgs: [...options.etcdArgs] });
     const client = new Etcd3({ hosts: etcd.clientUrl });
     try {
@@ -163,7 +194,21 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
     }
   });
 
-  const naive = await bar('2/6 naive bridge', (update) =>
+  const ideal = await bar('2/9 ideal client', (update) =>
+    withPipeline(
+      'ideal',
+      options.etcdArgs,
+      async (pipeline) => {
+        await warmUp(pipeline, 1_000, WARMUP_KEYS);
+        return measuredRun(pipeline, () =>
+          runWorkload(pipeline, { tag: 'run', keys: options.keys }, options.events, update),
+        );
+      },
+      { idealTransactions: options.idealTransactions },
+    ),
+  );
+
+  const naive = await bar('3/9 naive bridge', (update) =>
     withPipeline('naive', options.etcdArgs, async (pipeline) => {
       await warmUp(pipeline, Math.min(200, options.naiveEvents), WARMUP_KEYS);
       return runWorkload(pipeline, { tag: 'naive', keys: options.keys }, options.naiveEvents, update);
@@ -171,10 +216,10 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
   );
 
   const profiles: Array<{ title: string; path: string; summary: ProfileSummary }> = [];
-  const e2e = await bar('3/6 bridge in-process', (update) =>
+  const e2e = await bar('4/9 bridge in-process', (update) =>
     withPipeline('bridge-inprocess', options.etcdArgs, async (pipeline) => {
       await warmUp(pipeline, 1_000, WARMUP_KEYS);
-      const run = await measuredBridgeRun(pipeline, () =>
+      const run = await measuredRun(pipeline, () =>
         runWorkload(pipeline, { tag: 'run', keys: options.keys }, options.events, update),
       );
       if (options.profileDir) {
@@ -199,34 +244,54 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
     }),
   );
 
-  const http = await bar('4/6 bridge over HTTP', (update) =>
-    withPipeline('bridge-http', options.etcdArgs, async (pipeline) => {
-      await warmUp(pipeline, 1_000, WARMUP_KEYS);
-      return measuredBridgeRun(pipeline, () =>
-        runWorkload(pipeline, { tag: 'run', keys: options.keys }, options.events, update),
+  const overHttp = (pipelineOptions: PipelineOptions) => (update: (done: number, total: number) => void) =>
+    withPipeline(
+      'bridge-http',
+      options.etcdArgs,
+      async (pipeline) => {
+        await warmUp(pipeline, 1_000, WARMUP_KEYS);
+        return measuredRun(pipeline, () =>
+          runWorkload(pipeline, { tag: 'run', keys: options.keys }, options.events, update),
+        );
+      },
+      pipelineOptions,
+    );
+  const http = await bar('5/9 bridge over HTTP', overHttp({}));
+  const lambdaLike = await bar(
+    `6/9 bridge over HTTP, +${options.invokeDelayMs} ms an invoke`,
+    overHttp({ invokeDelayMs: options.invokeDelayMs }),
+  );
+
+  const latencyOf =
+    (kind: PipelineKind, pipelineOptions: PipelineOptions) =>
+    (update: (done: number, total: number) => void) =>
+      withPipeline(
+        kind,
+        options.etcdArgs,
+        async (pipeline): Promise<LatencyRun> => {
+          await warmUp(pipeline, 1_000, WARMUP_KEYS);
+          const result = await measureLatency(pipeline, {
+            events: options.latencyEvents,
+            rate: options.rate,
+            keys: options.keys,
+            onProgress: update,
+          });
+          const firstStage = result.firstStageMs.filter((ms) => Number.isFinite(ms));
+          return {
+            ...result,
+            summary: summarizeLatencies(result.samplesMs),
+            firstStage: firstStage.length > 0 ? summarizeLatencies(firstStage) : undefined,
+          };
+        },
+        pipelineOptions,
       );
-    }),
+  const latency = await bar(`7/9 latency at ${options.rate}/s`, latencyOf('bridge-inprocess', {}));
+  const idealLatency = await bar(
+    `8/9 ideal client at ${options.rate}/s`,
+    latencyOf('ideal', { idealTransactions: options.idealTransactions }),
   );
 
-  const latency = await bar(`5/6 latency at ${options.rate}/s`, (update) =>
-    withPipeline('bridge-inprocess', options.etcdArgs, async (pipeline) => {
-      await warmUp(pipeline, 1_000, WARMUP_KEYS);
-      const result = await measureLatency(pipeline, {
-        events: options.latencyEvents,
-        rate: options.rate,
-        keys: options.keys,
-        onProgress: update,
-      });
-      const firstStage = result.firstStageMs.filter((ms) => Number.isFinite(ms));
-      return {
-        ...result,
-        summary: summarizeLatencies(result.samplesMs),
-        firstStage: firstStage.length > 0 ? summarizeLatencies(firstStage) : undefined,
-      };
-    }),
-  );
-
-  const backlog = await bar('6/6 backlog, child bridge', async (update) => {
+  const backlog = await bar('9/9 backlog, child bridge', async (update) => {
     const result = await measureBacklog({
       events: options.backlogEvents,
       keys: options.keys,
@@ -246,5 +311,5 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
     });
   }
 
-  return { ceiling, naive, e2e, http, latency, backlog, profiles };
+  return { ceiling, ideal, naive, e2e, http, lambdaLike, latency, idealLatency, backlog, profiles };
 }

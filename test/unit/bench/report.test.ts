@@ -12,6 +12,9 @@ const figures = {
   naiveEventsPerS: 150,
   e2eEventsPerS: 4_000,
   e2eHttpEventsPerS: 1_000,
+  lambdaLikeEventsPerS: 3_300,
+  idealEventsPerS: 4_400,
+  idealP99Ms: 40,
   p50Ms: 10.123,
   p95Ms: 30.456,
   p99Ms: 49.999,
@@ -33,6 +36,12 @@ describe('benchJson', () => {
       'p95_ms',
       'p99_ms',
       'peak_rss_mb',
+      'ideal_events_per_s',
+      'ideal_ratio',
+      'ideal_p99_ms',
+      'latency_ratio',
+      'lambda_like_events_per_s',
+      'lambda_like_ratio',
     ]);
     for (const value of Object.values(json)) expect(Number.isFinite(value)).toBe(true);
   });
@@ -54,6 +63,23 @@ describe('benchJson', () => {
     });
   });
 
+  it('derives ideal_ratio = e2e / ideal, latency_ratio = p99 / ideal p99, lambda_like_ratio = Lambda-like / e2e', () => {
+    const json = benchJson(figures);
+    expect(json).toMatchObject({
+      ideal_events_per_s: 4400,
+      ideal_ratio: 0.909,
+      ideal_p99_ms: 40,
+      latency_ratio: 1.25,
+      lambda_like_events_per_s: 3300,
+      lambda_like_ratio: 0.825,
+    });
+    expect(benchJson({ ...figures, p99Ms: 12.3456, idealP99Ms: 30.1 })).toMatchObject({
+      p99_ms: 12.35,
+      ideal_p99_ms: 30.1,
+      latency_ratio: 0.41,
+    });
+  });
+
   it('is one line of JSON', () => {
     const line = JSON.stringify(benchJson(figures));
     expect(line).not.toContain('\n');
@@ -62,23 +88,49 @@ describe('benchJson', () => {
 });
 
 describe('checkTargets', () => {
+  const fast = { ...figures, p99Ms: 19.9, idealP99Ms: 40, peakRssMb: 149.9 };
+
   it('holds each figure to its target', () => {
-    const checks = checkTargets(benchJson(figures));
-    expect(checks.map((c) => [c.name, c.met])).toEqual([
-      ['ceiling ratio', true],
-      ['speedup vs naive', true],
-      ['HTTP path vs naive', true],
-      ['p99 at 500 events/s', true],
-      ['peak RSS, backlog', true],
+    const checks = checkTargets(benchJson(fast));
+    expect(checks.map((c) => [c.name, c.target, c.met])).toEqual([
+      ['vs ideal client', '≥ 0.9', true],
+      ['p99 vs ideal at 500 events/s', '≤ 0.6', true],
+      ['Lambda-like vs in-process', '≥ 0.8', true],
+      ['speedup vs naive', '≥ 10×', true],
+      ['HTTP path vs naive', '≥ 3×', true],
+      ['p99 at 500 events/s', '≤ 20 ms', true],
+      ['peak RSS, backlog', '≤ 150 MB', true],
     ]);
     const slow = checkTargets(
-      benchJson({ ...figures, e2eEventsPerS: 1_000, e2eHttpEventsPerS: 450, p99Ms: 51 }),
+      benchJson({ ...fast, e2eEventsPerS: 1_000, e2eHttpEventsPerS: 450, p99Ms: 51, peakRssMb: 151 }),
     );
     expect(slow.filter((c) => !c.met).map((c) => c.name)).toEqual([
-      'ceiling ratio',
+      'vs ideal client',
+      'p99 vs ideal at 500 events/s',
       'speedup vs naive',
       'p99 at 500 events/s',
+      'peak RSS, backlog',
     ]);
+  });
+
+  it('meets the ratio targets at their bounds and misses them just past', () => {
+    const names = (f: typeof figures) =>
+      checkTargets(benchJson(f))
+        .filter((c) => !c.met)
+        .map((c) => c.name);
+    // ideal_ratio 0.9, latency_ratio 0.6, lambda_like_ratio 0.8 exactly: met.
+    const bounds = { ...fast, e2eEventsPerS: 3_600, idealEventsPerS: 4_000, lambdaLikeEventsPerS: 2_880 };
+    expect(names({ ...bounds, p99Ms: 18, idealP99Ms: 30 })).toEqual([]);
+    expect(
+      names({ ...bounds, idealEventsPerS: 4_010, lambdaLikeEventsPerS: 2_870, p99Ms: 18.1, idealP99Ms: 30 }),
+    ).toEqual(['vs ideal client', 'p99 vs ideal at 500 events/s', 'Lambda-like vs in-process']);
+  });
+
+  it('leaves ceiling_ratio out of the targets: a figure only', () => {
+    const checks = checkTargets(benchJson({ ...fast, etcdCeilingPutsPerS: 1_000_000 }));
+    expect(benchJson({ ...fast, etcdCeilingPutsPerS: 1_000_000 }).ceiling_ratio).toBe(0.012);
+    expect(checks.some((c) => c.name.includes('ceiling'))).toBe(false);
+    expect(checks.every((c) => c.met)).toBe(true);
   });
 });
 
