@@ -7,7 +7,6 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Etcd3 } from 'etcd3';
-import type { Route } from '../shared/index.js';
 import { Committer } from './commit/committer.js';
 import type { BridgeConfig } from './config.js';
 import { createDeadLetterQueue } from './dlq/from-config.js';
@@ -20,6 +19,7 @@ import type { Invoker } from './invoke/invoker.js';
 import { type Keyspace, keyspaceFor, padRevision, unpadRevision } from './keyspace.js';
 import { acquireLeadership, type Leadership } from './leader.js';
 import { type BridgeLogger, silentLogger } from './log.js';
+import { firstRevision } from './start-position.js';
 import { lagRevisions } from './status/lag.js';
 import { StatusPublisher } from './status/publisher.js';
 import { type RouteProgress, type RouteStatus, statusKey } from './status/schema.js';
@@ -33,20 +33,6 @@ export interface BridgeOptions {
   logger?: BridgeLogger;
   bridgeId?: string;
   invokeLatency?(route: string, seconds: number): void;
-}
-
-/** Where a route without a checkpoint starts: the first revision it delivers. */
-function firstRevision(position: Route['startPosition'], head: bigint): bigint {
-  switch (position) {
-    case 'earliest':
-      return 1n;
-    // A resync reads the prefix as of the head, then watches from just after it.
-    case 'latest':
-    case 'resync':
-      return head + 1n;
-    default:
-      return BigInt(position);
-  }
 }
 
 export class Bridge implements StatusSource {
