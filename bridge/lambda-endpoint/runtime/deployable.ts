@@ -127,8 +127,12 @@ export async function ensureAssembly(progress: (line: string) => void): Promise<
     );
   }
   await mkdir(cacheRoot, { recursive: true });
-  // Synthesized beside the target, then renamed: a concurrent build (another test file, another
-  // terminal) never sees half an assembly, and the loser of the rename just drops its copy.
+  // One builder at a time (test files run in parallel; two synths would only share the CPU): the
+  // others wait for its assembly.
+  if (!(await takeBuildLock(`${target}.lock`, () => existsSync(join(target, 'manifest.json')), progress))) {
+    return target;
+  }
+  // Synthesized beside the target, then renamed: nobody ever sees half an assembly.
   const building = `${target}.building-${process.pid}-${Date.now()}`;
   progress(
     'lambda-endpoint: building the stage functions with `cdk synth` (about 15 s, once per source change) ...',
@@ -141,10 +145,46 @@ export async function ensureAssembly(progress: (line: string) => void): Promise<
     });
   } finally {
     await rm(building, { recursive: true, force: true });
+    await rm(`${target}.lock`, { recursive: true, force: true });
   }
   progress(`lambda-endpoint: bundles ready in ${((Date.now() - started) / 1000).toFixed(1)} s (${target})`);
   await pruneOldAssemblies(cacheRoot, target);
   return target;
+}
+
+/** A lock older than this is a builder that died. */
+const STALE_LOCK_MS = 10 * 60_000;
+
+/**
+ * Takes the build lock (an atomic mkdir), or waits while another process holds it: false when
+ * that process produced the assembly meanwhile.
+ */
+async function takeBuildLock(
+  lock: string,
+  built: () => boolean,
+  progress: (line: string) => void,
+): Promise<boolean> {
+  let told = false;
+  for (;;) {
+    if (built()) return false;
+    try {
+      await mkdir(lock);
+      return true;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+    const since = await stat(lock).then(
+      (s) => Date.now() - s.mtimeMs,
+      () => 0,
+    );
+    if (since > STALE_LOCK_MS) {
+      await rm(lock, { recursive: true, force: true });
+      continue;
+    }
+    if (!told) progress('lambda-endpoint: waiting for another process building the same bundles ...');
+    told = true;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
 }
 
 /** Builds kept besides the newest: a process still running an older one keeps its bundles. */
