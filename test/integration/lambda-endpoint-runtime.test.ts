@@ -229,6 +229,29 @@ describe('--runtime ric: execution environments under aws-lambda-ric on Node 24'
     expect(host.pool('single')?.size).toBe(1);
   });
 
+  it('an Event invocation past the concurrency waits for the environment instead of being throttled', async () => {
+    // Prepare: the one environment is busy.
+    const busy = invoke('single', { action: 'sleep', ms: 800 });
+    await waitFor('the environment to be busy', () => host.pool('single')?.environments()[0]?.busy);
+
+    // Act
+    const out = await lambda.send(
+      new InvokeCommand({
+        FunctionName: 'single',
+        InvocationType: 'Event',
+        Payload: Buffer.from(JSON.stringify({ action: 'log', text: 'queued behind the busy one' })),
+      }),
+    );
+
+    // Assess
+    expect(out.StatusCode).toBe(202);
+    await busy;
+    await waitFor('the queued event to run', () =>
+      functionLog.some((line) => line.endsWith('\tqueued behind the busy one 0')),
+    );
+    expect(host.pool('single')?.size).toBe(1);
+  });
+
   it('concurrent calls under the limit get environments of their own', async () => {
     const pool = host.pool('fixture');
     const results = await Promise.all(
