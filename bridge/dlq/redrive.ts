@@ -224,40 +224,70 @@ async function attempt(
     if (!answer.ok) return failAgain(queue, entry, answer.failure);
 
     // 4. Commit: outputs + marker (+ the entry's removal), if nothing moved since the snapshot.
-    const removal = queue.removalInTxn?.(entry);
-    let succeeded: boolean;
-    try {
-      const result = await patiently(() =>
-        client.kv.txn({
-          compare: [compare.modRevision(markerKey, marker?.modRevision ?? '0'), ...(removal?.compares ?? [])],
-          success: [
-            op.put(markerKey, padRevision(revision)),
-            ...answer.mutations.map(mutationOp),
-            ...(removal?.ops ?? []),
-          ],
-          failure: [],
-        }),
-      );
-      succeeded = result.succeeded;
-    } catch (error) {
-      // etcd refused it (too large for one request, say): this record's failure, not the run's.
-      const rejected = new CommitRejectedError(`etcd refused the commit: ${errorMessage(error)}`, {
-        cause: error,
-      });
-      return failAgain(queue, entry, failureOf(failureOf(error).verdict === 'terminal' ? rejected : error));
-    }
-    if (succeeded) {
-      if (!removal) await patiently(() => queue.remove(entry));
-      return { kind: 'redriven', id, record, writes: answer.mutations.length };
-    }
-    if (removal && entry.version !== undefined) {
-      const now = await patiently(() => client.get(entry.id).exec());
-      if (now.kvs[0]?.mod_revision !== entry.version)
-        return { kind: 'skipped', id, record, reason: 'the entry changed or went while it was redriven' };
-    }
+    const committed = await commitOne(options, entry, {
+      markerKey,
+      markerModRevision: marker?.modRevision ?? '0',
+      revision,
+      mutations: answer.mutations,
+    });
+    if (committed !== 'moved') return committed;
     // The marker moved (a bridge committed this key meanwhile): look again.
   }
   return { kind: 'skipped', id, record, reason: `the key kept changing; tried ${COMMIT_TRIES} times` };
+}
+
+interface Outputs {
+  readonly markerKey: string;
+  /** The marker's mod revision as the snapshot saw it ("0": none). */
+  readonly markerModRevision: string;
+  readonly revision: bigint;
+  readonly mutations: readonly Mutation[];
+}
+
+/** One transaction: the outcome, or 'moved' when the key's marker moved since the snapshot. */
+async function commitOne(
+  options: RedriveOptions,
+  entry: DeadLetterEntry,
+  outputs: Outputs,
+): Promise<RedriveOutcome | 'moved'> {
+  const { client, queue } = options;
+  const { record } = entry;
+  const id = recordId(record);
+  const removal = queue.removalInTxn?.(entry);
+  let succeeded: boolean;
+  try {
+    const result = await patiently(() =>
+      client.kv.txn({
+        compare: [
+          compare.modRevision(outputs.markerKey, outputs.markerModRevision),
+          ...(removal?.compares ?? []),
+        ],
+        success: [
+          op.put(outputs.markerKey, padRevision(outputs.revision)),
+          ...outputs.mutations.map(mutationOp),
+          ...(removal?.ops ?? []),
+        ],
+        failure: [],
+      }),
+    );
+    succeeded = result.succeeded;
+  } catch (error) {
+    // etcd refused it (too large for one request, say): this record's failure, not the run's.
+    const rejected = new CommitRejectedError(`etcd refused the commit: ${errorMessage(error)}`, {
+      cause: error,
+    });
+    return failAgain(queue, entry, failureOf(failureOf(error).verdict === 'terminal' ? rejected : error));
+  }
+  if (succeeded) {
+    if (!removal) await patiently(() => queue.remove(entry));
+    return { kind: 'redriven', id, record, writes: outputs.mutations.length };
+  }
+  if (removal && entry.version !== undefined) {
+    const now = await patiently(() => client.get(entry.id).exec());
+    if (now.kvs[0]?.mod_revision !== entry.version)
+      return { kind: 'skipped', id, record, reason: 'the entry changed or went while it was redriven' };
+  }
+  return 'moved';
 }
 
 type Answer =

@@ -38,8 +38,26 @@ export async function runBatch(items: readonly WorkItem[], deps: BatchDeps): Pro
     const failure = failureOf(error);
     return items.map((item) => ({ item, result: { kind: 'failed', step: 'read', failure } }));
   }
-
   // 2. Set aside what is applied already; turn the rest into contract records.
+  const { results, records, byId } = prepare(items, snapshot, readKeys, deps);
+  if (records.length === 0) return results;
+  // 3. One invocation for the rest.
+  return [...results, ...(await invoke(records, byId, deps))];
+}
+
+interface Prepared {
+  /** Records settled without the function: applied already, or not a contract record. */
+  readonly results: ItemResult[];
+  readonly records: StageRecord[];
+  readonly byId: ReadonlyMap<string, WorkItem>;
+}
+
+function prepare(
+  items: readonly WorkItem[],
+  snapshot: Snapshot,
+  readKeys: ReadonlyMap<WorkItem, readonly string[]>,
+  deps: BatchDeps,
+): Prepared {
   const results: ItemResult[] = [];
   const records: StageRecord[] = [];
   const byId = new Map<string, WorkItem>();
@@ -51,17 +69,14 @@ export async function runBatch(items: readonly WorkItem[], deps: BatchDeps): Pro
       continue;
     }
     const id = String(records.length);
-    const built = buildStageRecord(
-      {
-        id,
-        type: item.type,
-        key: item.key,
-        value: item.value,
-        modRevision: item.revision.toString(),
-        readKeys: readKeys.get(item)!,
-      },
-      snapshot,
-    );
+    const change = {
+      id,
+      type: item.type,
+      key: item.key,
+      value: item.value,
+      modRevision: item.revision.toString(),
+    };
+    const built = buildStageRecord({ ...change, readKeys: readKeys.get(item) ?? [] }, snapshot);
     if (!built.ok) {
       results.push({ item, result: { kind: 'failed', step: 'record', failure: built.failure } });
       continue;
@@ -69,9 +84,15 @@ export async function runBatch(items: readonly WorkItem[], deps: BatchDeps): Pro
     byId.set(id, item);
     records.push(built.record);
   }
-  if (records.length === 0) return results;
+  return { results, records, byId };
+}
 
-  // 3. One invocation; each record's answer, or the invocation's failure for every one of them.
+/** Each record's answer, or the invocation's failure for every one of them. */
+async function invoke(
+  records: StageRecord[],
+  byId: ReadonlyMap<string, WorkItem>,
+  deps: BatchDeps,
+): Promise<ItemResult[]> {
   const started = performance.now();
   const seconds = () => (performance.now() - started) / 1000;
   let response: StageResponse;
@@ -80,11 +101,10 @@ export async function runBatch(items: readonly WorkItem[], deps: BatchDeps): Pro
   } catch (error) {
     const failure = failureOf(error);
     deps.onInvoked?.(seconds(), failure);
-    for (const item of byId.values())
-      results.push({ item, result: { kind: 'failed', step: 'invoke', failure } });
-    return results;
+    return [...byId.values()].map((item) => ({ item, result: { kind: 'failed', step: 'invoke', failure } }));
   }
   deps.onInvoked?.(seconds(), undefined);
+  const results: ItemResult[] = [];
   for (const result of response.results) {
     const item = byId.get(result.id);
     if (item) results.push({ item, result: { kind: 'answered', mutations: result.mutations } });
