@@ -23,8 +23,20 @@ function lockHash() {
   return createHash('sha256').update(readFileSync(lock)).digest('hex');
 }
 
+/** What the tools are used through: a stamp over a tree that lost one of them is no install. */
+const essentials = [
+  join(prefix, 'node_modules', '.bin', 'node'),
+  join(prefix, 'node_modules', 'aws-lambda-ric', 'index.mjs'),
+  join(prefix, 'node_modules', 'aws-lambda-ric', 'rapid-client.node'),
+  join(prefix, 'node_modules', 'fauxqs', 'package.json'),
+];
+
 function installed() {
-  return existsSync(stamp) && readFileSync(stamp, 'utf8').trim() === lockHash();
+  return (
+    existsSync(stamp) &&
+    readFileSync(stamp, 'utf8').trim() === lockHash() &&
+    essentials.every((path) => existsSync(path))
+  );
 }
 
 function missingBuildTools() {
