@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Etcd3 } from 'etcd3';
+import type { Route } from '../shared/index.js';
 import { Committer } from './commit/committer.js';
 import type { BridgeConfig } from './config.js';
 import { createDeadLetterQueue } from './dlq/from-config.js';
@@ -67,30 +68,15 @@ export class Bridge implements StatusSource {
     const client = options.client ?? createEtcdClient(config.etcd);
     const keyspace = keyspaceFor(config.group);
     const bridgeId = options.bridgeId ?? `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
-    try {
-      // Fail fast and clearly on a wrong endpoint, CA or password, before campaigning.
-      await client.get(keyspace.checkpoint('-')).exec();
-    } catch (error) {
-      if (!options.client) client.close();
-      throw new Error(`cannot reach etcd at ${config.etcd.endpoints.join(', ')}: ${errorMessage(error)}`, {
-        cause: error,
-      });
-    }
-    logger.log('info', 'campaigning for leadership', { group: config.group, bridgeId });
     let leadership: Leadership;
     try {
-      leadership = await acquireLeadership(client, keyspace.root, bridgeId, config.leaseTtlSeconds, {
-        log: (level, message, fields) => logger.log(level, message, fields),
-      });
+      leadership = await Bridge.lead(client, config, keyspace, bridgeId, logger);
     } catch (error) {
       // Our own client would keep the process alive (lease timers, channels): close it.
       if (!options.client) client.close();
       throw error;
     }
-    logger.log('info', 'elected leader', { group: config.group, bridgeId });
 
-    const invoker = options.invoker ?? createInvoker(config.invoke);
-    const deadLetters = options.deadLetters ?? createDeadLetterQueue(config, client, keyspace);
     const workers = new Map<string, RouteWorker>();
     const committer = new Committer(
       client,
@@ -106,45 +92,73 @@ export class Bridge implements StatusSource {
       bridgeId,
       leadership,
       committer,
-      invoker,
-      deadLetters,
+      options.invoker ?? createInvoker(config.invoke),
+      options.deadLetters ?? createDeadLetterQueue(config, client, keyspace),
       workers,
       options,
     );
     leadership.onLost((error) => bridge.fail(error));
-
-    for (const route of config.routes) {
-      const worker = new RouteWorker(route, {
-        client,
-        keyspace,
-        invoker,
-        committer,
-        deadLetters,
-        bridgeId,
-        maxInFlight: config.maxInFlight,
-        observer: {
-          log: (level, message, fields) => logger.log(level, message, fields),
-          ...(options.invokeLatency ? { invokeLatency: options.invokeLatency } : {}),
-        },
-        onFatal: (error) => bridge.fail(error),
-      });
-      workers.set(route.name, worker);
-    }
-    for (const worker of workers.values()) await bridge.startRoute(worker);
-    bridge.flushTimer = setInterval(() => {
-      committer.flushCheckpoints([...workers.keys()]).catch((error: unknown) => {
-        logger.log('warn', 'checkpoint flush failed', { error: errorMessage(error) });
-      });
-    }, config.checkpointFlushMs);
-    bridge.flushTimer.unref();
-    bridge.statusPublisher = StatusPublisher.start({
-      client,
-      key: statusKey(keyspace),
-      fence: () => leadership.fence(),
-      source: bridge,
-      log: (message, fields) => logger.log('warn', message, fields),
-    });
+    for (const route of config.routes) workers.set(route.name, bridge.createWorker(route, options));
+    await bridge.run();
     return bridge;
+  }
+
+  /** Check that etcd answers (a wrong endpoint, CA or password fails here, clearly), then campaign. */
+  private static async lead(
+    client: Etcd3,
+    config: BridgeConfig,
+    keyspace: Keyspace,
+    bridgeId: string,
+    logger: BridgeLogger,
+  ): Promise<Leadership> {
+    try {
+      await client.get(keyspace.checkpoint('-')).exec();
+    } catch (error) {
+      throw new Error(`cannot reach etcd at ${config.etcd.endpoints.join(', ')}: ${errorMessage(error)}`, {
+        cause: error,
+      });
+    }
+    logger.log('info', 'campaigning for leadership', { group: config.group, bridgeId });
+    const leadership = await acquireLeadership(client, keyspace.root, bridgeId, config.leaseTtlSeconds, {
+      log: (level, message, fields) => logger.log(level, message, fields),
+    });
+    logger.log('info', 'elected leader', { group: config.group, bridgeId });
+    return leadership;
+  }
+
+  private createWorker(route: Route, options: BridgeOptions): RouteWorker {
+    return new RouteWorker(route, {
+      client: this.client,
+      keyspace: this.keyspace,
+      invoker: this.invoker,
+      committer: this.committer,
+      deadLetters: this.deadLetters,
+      bridgeId: this.bridgeId,
+      maxInFlight: this.config.maxInFlight,
+      observer: {
+        log: (level, message, fields) => this.logger.log(level, message, fields),
+        ...(options.invokeLatency ? { invokeLatency: options.invokeLatency } : {}),
+      },
+      onFatal: (error) => this.fail(error),
+    });
+  }
+
+  /** Start every route, then the periodic checkpoint flush and the status publisher. */
+  private async run(): Promise<void> {
+    for (const worker of this.workers.values()) await this.startRoute(worker);
+    this.flushTimer = setInterval(() => {
+      this.committer.flushCheckpoints([...this.workers.keys()]).catch((error: unknown) => {
+        this.logger.log('warn', 'checkpoint flush failed', { error: errorMessage(error) });
+      });
+    }, this.config.checkpointFlushMs);
+    this.flushTimer.unref();
+    this.statusPublisher = StatusPublisher.start({
+      client: this.client,
+      key: statusKey(this.keyspace),
+      fence: () => this.leadership.fence(),
+      source: this,
+      log: (message, fields) => this.logger.log('warn', message, fields),
+    });
   }
 
   /** Resume from the checkpoint; a route without one starts at its start position. */
