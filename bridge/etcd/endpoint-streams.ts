@@ -25,6 +25,19 @@ import type {
   IWatchResponse,
 } from 'etcd3/lib/rpc.js';
 
+/**
+ * Channel options of the stream pools. These channels live as long as the bridge (etcd3's pool, by
+ * contrast, throws its channels away after a failure), so gRPC's reconnect backoff would grow on
+ * them while a member is down (1 s × 1.6 per attempt, up to 120 s): after a restart of the whole
+ * cluster, a watch or the lease keep-alive could wait for seconds for a connection etcd would
+ * already accept, and the lease expire meanwhile. Capped at 1 s here.
+ */
+const STREAM_CHANNEL_OPTIONS = {
+  'grpc.use_local_subchannel_pool': 1,
+  'grpc.initial_reconnect_backoff_ms': 100,
+  'grpc.max_reconnect_backoff_ms': 1_000,
+};
+
 /** A bidirectional gRPC stream as grpc-js gives it (the part the bridge uses). */
 export interface BidiStream<Req, Res> {
   write(request: Req): unknown;
@@ -91,7 +104,7 @@ export class EndpointStreams implements StreamSource {
           hosts: [url],
           // The owner of each stream retries on its own schedule and on another endpoint.
           faultHandling: { host: () => noop, global: noop },
-          grpcOptions: { ...options.grpcOptions, 'grpc.use_local_subchannel_pool': 1 },
+          grpcOptions: { ...options.grpcOptions, ...STREAM_CHANNEL_OPTIONS },
         }),
     );
   }
