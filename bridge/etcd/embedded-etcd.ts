@@ -106,11 +106,14 @@ function runOnExit(cleanup: () => void): void {
  * from us and, on the EOF the kernel delivers however this process dies, SIGKILLs etcd and removes
  * its temp data dir. It is itself killed as soon as etcd exits, so it never signals a recycled pid.
  */
-function watchdog(pid: number, tempDir: string | undefined): ChildProcess | undefined {
+function watchdog(pid: number, tempDir: string | undefined, detached = false): ChildProcess | undefined {
   if (process.platform === 'win32') return undefined;
   const script = 'read -r _; kill -KILL "$1" 2>/dev/null; [ -z "$2" ] || { sleep 1; rm -rf -- "$2"; }';
   const dog = spawn('/bin/sh', ['-c', script, 'etcd-watchdog', String(pid), tempDir ?? ''], {
     stdio: ['pipe', 'ignore', 'ignore'],
+    // Out of the terminal's reach like a detached etcd: a Ctrl-C or hang-up that kills the parent
+    // must not kill the dog first and leave etcd running.
+    detached,
   });
   dog.on('error', () => undefined); // best effort: without /bin/sh only the 'exit' hook protects
   dog.unref();
@@ -302,7 +305,9 @@ export class EmbeddedEtcd {
     });
     runOnExit(this.exitCleanup);
     const dog =
-      child.pid === undefined ? undefined : watchdog(child.pid, this.ownsDataDir ? this.dataDir : undefined);
+      child.pid === undefined
+        ? undefined
+        : watchdog(child.pid, this.ownsDataDir ? this.dataDir : undefined, this.options.detached);
     child.once('exit', () => dog?.kill('SIGKILL'));
     let exited = false;
     let spawnError: Error | undefined;

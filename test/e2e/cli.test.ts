@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -5,6 +6,10 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { allDefinitions } from '../../bridge/cli/definitions.js';
 import { runCli } from '../helpers/cli.js';
+import { waitFor } from '../helpers/wait.js';
+
+const ENTRY = fileURLToPath(new URL('../../bridge/cli/entry.ts', import.meta.url));
+
 import { seed } from '../helpers/seed.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'etcd-bridge-cli-'));
@@ -164,6 +169,59 @@ describe('etcd-bridge CLI', () => {
     const last = stdout.trim().split('\n').at(-1)!;
     expect(JSON.parse(last)).toEqual({ expected: 3, matched: 3, extra: 0, mismatches: [] });
   });
+
+  it('dev whose terminal hangs up (SIGHUP to its process group) leaves no etcd running', async () => {
+    const dev = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        ENTRY,
+        'dev',
+        '--data-dir',
+        join(dir, 'hup-etcd'),
+        '--etcd-port',
+        '0',
+        '--lambda-port',
+        '0',
+        '--metrics-port',
+        '0',
+      ],
+      { detached: true, stdio: ['ignore', 'pipe', 'ignore'] },
+    );
+    let stdout = '';
+    dev.stdout!.on('data', (d: Buffer) => {
+      stdout += d.toString();
+    });
+    const exited = new Promise((resolve) => dev.once('exit', resolve));
+    try {
+      await waitFor(
+        'dev to be up',
+        () => (stdout.includes('Ctrl-C stops everything') ? true : undefined),
+        90_000,
+        100,
+      );
+    } catch (error) {
+      process.kill(-dev.pid!, 'SIGKILL');
+      throw error;
+    }
+    const url = /etcd\s+(http:\/\/127\.0\.0\.1:\d+)/.exec(stdout)![1]!;
+    process.kill(-dev.pid!, 'SIGHUP');
+    await exited;
+    await waitFor(
+      'etcd to be gone',
+      async () => {
+        try {
+          await fetch(`${url}/health`, { signal: AbortSignal.timeout(500) });
+          return undefined;
+        } catch {
+          return true;
+        }
+      },
+      10_000,
+      100,
+    );
+  }, 120_000);
 
   it('dev --once: etcd, the local Lambda endpoint and the bridge over HTTP reproduce the seed', async () => {
     const { code, stdout } = await runCli([
