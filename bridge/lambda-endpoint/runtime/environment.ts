@@ -14,11 +14,12 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { dirname } from 'node:path';
 import { localFunctionArn } from '../../invoke/lambda-context.js';
 import { readBodyWithin } from '../http-io.js';
-import type { FunctionErrorPayload, InvocationOutcome } from '../invocation.js';
+import type { InvocationOutcome } from '../invocation.js';
 import { BoundedLog, endLine, reportLine, startLine } from './invocation-log.js';
+import { lambdaEnvironment, nodeArgs } from './lambda-environment.js';
+import { exitReason, type InitOutcome, initFailure, type RawOutcome, toOutcome } from './lambda-errors.js';
 import type { RuntimeTools } from './runtime-tools.js';
 
 export interface EnvironmentSpec {
@@ -46,20 +47,6 @@ export interface EnvironmentResult {
   readonly initDurationMs: number | undefined;
   readonly durationMs: number;
 }
-
-/** How an invocation ended, before it is turned into what the Invoke API returns. */
-type RawOutcome =
-  | { kind: 'response'; body: string }
-  | { kind: 'error'; body: string; errorType: string | undefined }
-  | { kind: 'too-large' }
-  | { kind: 'timeout' }
-  | { kind: 'exit'; reason: string };
-
-type InitOutcome =
-  | { kind: 'ready' }
-  | { kind: 'init-error'; body: string; errorType: string | undefined }
-  | { kind: 'timeout' }
-  | { kind: 'exit'; reason: string };
 
 interface CurrentInvocation {
   readonly requestId: string;
@@ -390,133 +377,6 @@ export class ExecutionEnvironment {
   }
 }
 
-/**
- * What Lambda sets (reserved variables win over the template's, as Lambda refuses to let a template
- * set them). Nothing of the endpoint's own environment leaks in: no credentials, no NODE_OPTIONS.
- */
-function lambdaEnvironment(
-  spec: EnvironmentSpec,
-  tools: RuntimeTools,
-  runtimeApi: string,
-): NodeJS.ProcessEnv {
-  return {
-    ...spec.environment,
-    PATH: `${dirname(tools.node)}:/usr/local/bin:/usr/bin:/bin`,
-    LANG: 'en_US.UTF-8',
-    TZ: ':UTC',
-    LAMBDA_TASK_ROOT: spec.taskRoot,
-    LAMBDA_RUNTIME_DIR: dirname(tools.ric),
-    _HANDLER: spec.handler,
-    AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs24.x',
-    AWS_LAMBDA_FUNCTION_NAME: spec.functionName,
-    AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
-    AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(spec.memoryMiB),
-    AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${spec.functionName}`,
-    AWS_LAMBDA_LOG_STREAM_NAME: logStreamName(),
-    AWS_LAMBDA_LOG_FORMAT: spec.logFormat,
-    AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
-    AWS_LAMBDA_RUNTIME_API: runtimeApi,
-    AWS_REGION: spec.region,
-    AWS_DEFAULT_REGION: spec.region,
-  };
-}
-
-/** The managed Node.js runtime's bootstrap sizes V8's heap from the function's memory, like this. */
-function nodeArgs(memoryMiB: number): string[] {
-  const newSpace = Math.floor(memoryMiB / 10);
-  return [
-    '--expose-gc',
-    '--max-http-header-size=81920',
-    `--max-semi-space-size=${Math.max(1, Math.floor(newSpace / 2))}`,
-    `--max-old-space-size=${memoryMiB - newSpace}`,
-  ];
-}
-
-function toOutcome(requestId: string, raw: RawOutcome, spec: EnvironmentSpec): InvocationOutcome {
-  switch (raw.kind) {
-    case 'response':
-      return { kind: 'success', body: raw.body };
-    case 'error':
-      return runtimeError(raw.body, raw.errorType);
-    case 'too-large':
-      return platformError(
-        'Function.ResponseSizeTooLarge',
-        `Response payload size exceeded maximum allowed payload size (${spec.maxPayloadBytes} bytes).`,
-      );
-    case 'timeout':
-      return platformError(
-        'Sandbox.Timedout',
-        `RequestId: ${requestId} Error: ${timeoutMessage(spec.timeoutMs)}`,
-      );
-    case 'exit':
-      return platformError('Runtime.ExitError', `RequestId: ${requestId} Error: ${raw.reason}`);
-  }
-}
-
-function initFailure(
-  requestId: string,
-  init: Exclude<InitOutcome, { kind: 'ready' }>,
-  spec: EnvironmentSpec,
-): InvocationOutcome {
-  switch (init.kind) {
-    case 'init-error':
-      return runtimeError(init.body, init.errorType);
-    case 'timeout':
-      return platformError(
-        'Sandbox.Timedout',
-        `RequestId: ${requestId} Error: ${timeoutMessage(spec.initTimeoutMs ?? 10_000)}`,
-      );
-    case 'exit':
-      return platformError('Runtime.ExitError', `RequestId: ${requestId} Error: ${init.reason}`);
-  }
-}
-
-export function timeoutMessage(timeoutMs: number): string {
-  return `Task timed out after ${(timeoutMs / 1000).toFixed(2)} seconds`;
-}
-
-/** The error object the runtime posted is what Invoke returns, as is; a broken one is replaced. */
-function runtimeError(body: string, headerType: string | undefined): InvocationOutcome {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(body);
-  } catch {
-    parsed = undefined;
-  }
-  if (parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed)) {
-    const fields = parsed as Record<string, unknown>;
-    const errorType = typeof fields.errorType === 'string' ? fields.errorType : (headerType ?? 'Unhandled');
-    const errorMessage = typeof fields.errorMessage === 'string' ? fields.errorMessage : '';
-    const trace = Array.isArray(fields.trace) ? fields.trace.map(String) : [];
-    return { kind: 'error', error: { errorType, errorMessage, trace, stackTrace: trace }, body };
-  }
-  return platformError(
-    headerType ?? 'Runtime.Unknown',
-    'The runtime reported an error without a readable body',
-  );
-}
-
-/** Errors Lambda itself reports carry only a type and a message. */
-function platformError(errorType: string, errorMessage: string): InvocationOutcome {
-  const error: FunctionErrorPayload = { errorType, errorMessage, trace: [], stackTrace: [] };
-  return { kind: 'error', error, body: JSON.stringify({ errorType, errorMessage }) };
-}
-
-/** As Lambda words it (Go's exec.ExitError): `exit status 1`, `signal: killed`. */
-function exitReason(code: number | null, signal: NodeJS.Signals | null): string {
-  if (signal !== null) return `Runtime exited with error: signal: ${SIGNAL_WORDS[signal] ?? signal}`;
-  if (code === 0 || code === null) return 'Runtime exited without providing a reason';
-  return `Runtime exited with error: exit status ${code}`;
-}
-
-const SIGNAL_WORDS: Partial<Record<NodeJS.Signals, string>> = {
-  SIGKILL: 'killed',
-  SIGTERM: 'terminated',
-  SIGSEGV: 'segmentation fault',
-  SIGABRT: 'aborted',
-  SIGINT: 'interrupt',
-};
-
 function errorTypeHeader(req: IncomingMessage): string | undefined {
   const value = req.headers['lambda-runtime-function-error-type'];
   return typeof value === 'string' && value.length > 0 ? value : undefined;
@@ -548,9 +408,4 @@ function settleOutput(): Promise<void> {
 function traceId(): string {
   const epoch = Math.floor(Date.now() / 1000).toString(16);
   return `Root=1-${epoch}-${randomBytes(12).toString('hex')};Parent=${randomBytes(8).toString('hex')};Sampled=0`;
-}
-
-function logStreamName(): string {
-  const day = new Date().toISOString().slice(0, 10).replaceAll('-', '/');
-  return `${day}/[$LATEST]${randomBytes(16).toString('hex')}`;
 }
