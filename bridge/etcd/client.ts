@@ -9,6 +9,7 @@ import { InterceptingCall, type Interceptor } from '@grpc/grpc-js';
 import { ConsecutiveBreaker, circuitBreaker, handleWhen } from 'cockatiel';
 import { Etcd3, type IOptions, isRecoverableError } from 'etcd3';
 import { ConfigError } from '../errors.js';
+import { classify, isPressure } from '../failure/classify.js';
 import { EndpointStreams } from './endpoint-streams.js';
 import { type EtcdConnectionConfig, readTlsMaterial } from './tls-material.js';
 
@@ -51,12 +52,17 @@ export function etcdClientOptions(config: EtcdConnectionConfig): IOptions {
       context.isStream ? {} : { deadline: Date.now() + config.callTimeoutMs },
     // etcd3's default breaker refuses every call for 5 s after three failures, even once etcd is
     // back. The bridge retries on its own schedule, so the breaker only needs to stop a tight loop.
+    // etcd refusing writes for pressure (out of space, too many requests) is no broken host: the
+    // reads that still work must not be refused for it.
     faultHandling: {
       host: () =>
-        circuitBreaker(handleWhen(isRecoverableError), {
-          halfOpenAfter: 200,
-          breaker: new ConsecutiveBreaker(3),
-        }),
+        circuitBreaker(
+          handleWhen((error) => isRecoverableError(error) && !isPressure(classify(error))),
+          {
+            halfOpenAfter: 200,
+            breaker: new ConsecutiveBreaker(3),
+          },
+        ),
     },
     grpcOptions: { ...GRPC_KEEPALIVE, interceptors: [requireLeader] },
   };

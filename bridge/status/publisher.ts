@@ -7,6 +7,7 @@ import type { Etcd3, ICompare } from 'etcd3';
 import { errorMessage } from '../errors.js';
 import { headRevision } from '../etcd/head.js';
 import { op } from '../etcd/ops.js';
+import { classify, isPressure } from '../failure/classify.js';
 import { type PublishedStatus, STATUS_INTERVAL_MS } from './schema.js';
 import type { StatusSource } from './source.js';
 
@@ -76,7 +77,11 @@ export class StatusPublisher {
         // The committer finds out too, and stops the bridge; here it is only the end of publishing.
         if (!published) this.stop();
       })
-      .catch((error: unknown) => this.deps.log?.('status publish failed', { error: errorMessage(error) }))
+      .catch((error: unknown) => {
+        // etcd refusing writes for pressure is the committer's to tell, once an episode.
+        if (!isPressure(classify(error)))
+          this.deps.log?.('status publish failed', { error: errorMessage(error) });
+      })
       .finally(() => {
         this.running = undefined;
       });

@@ -302,8 +302,12 @@ export class RouteWorker {
       },
     });
     const readFailed = results.some(({ result }) => result.kind === 'failed' && result.step === 'read');
+    // Told once a streak (the first failed read), not once a batch: the reads retry with backoff.
+    if (readFailed && this.readFailures === 0)
+      this.log('warn', 'snapshot read failed; retrying with backoff', {
+        error: firstFailure(results)?.message,
+      });
     this.readFailures = readFailed ? this.readFailures + 1 : 0;
-    if (readFailed) this.log('warn', 'snapshot read failed', { error: firstFailure(results)?.message });
     await Promise.all(results.map(({ item, result }) => this.handle(item, result)));
   }
 

@@ -131,6 +131,12 @@ describe('etcd out of space (NOSPACE alarm) while records are in flight', () => 
     expect(await sink.list()).toEqual([]);
     expect(await fixture.client.get(stateKey(0)).string()).toBeNull();
     const paused = logs.filter((l) => l.message === 'commits paused: etcd refuses writes');
+    // Nothing else is told meanwhile (no warning per retry, per batch or per status write); the bad
+    // record's own 'dead-lettered' line may come now or after, as its batch goes.
+    const told = logs
+      .filter((l) => l.level !== 'info' && l.message !== 'dead-lettered')
+      .map((l) => l.message);
+    expect(told).toEqual(['commits paused: etcd refuses writes']);
     expect(paused).toHaveLength(1); // once per episode, not once per retry
     expect(paused[0]?.fields).toMatchObject({
       reason: 'etcd-no-space',
