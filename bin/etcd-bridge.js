@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // The CLI entry point. The TypeScript sources are compiled to dist/ by `npm ci` (the `prepare` script).
-import { LONG_RUNNING_COMMANDS, missingV8Flags } from './v8-flags.js';
+import { bridgeEnv, LONG_RUNNING_COMMANDS, missingV8Flags } from './v8-flags.js';
 
 // A bridge runs with its own heap settings (bin/v8-flags.js): re-executed in place with them where
 // Node can (process.execve: same pid, stdio and signals), before anything else is loaded.
@@ -8,12 +8,11 @@ const command = process.argv[2];
 if (LONG_RUNNING_COMMANDS.includes(command) && typeof process.execve === 'function') {
   const missing = missingV8Flags(process.execArgv, process.env.NODE_OPTIONS);
   if (missing.length > 0) {
-    process.execve(process.execPath, [
+    process.execve(
       process.execPath,
-      ...missing,
-      ...process.execArgv,
-      ...process.argv.slice(1),
-    ]);
+      [process.execPath, ...missing, ...process.execArgv, ...process.argv.slice(1)],
+      bridgeEnv(process.env),
+    );
   }
 }
 

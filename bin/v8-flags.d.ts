@@ -5,3 +5,5 @@ export declare const BRIDGE_V8_FLAGS: Readonly<
 export declare const LONG_RUNNING_COMMANDS: readonly string[];
 export declare function missingV8Flags(execArgv: readonly string[], nodeOptions?: string): string[];
 export declare function bridgeNodeOptions(): string;
+export declare const BRIDGE_ENV: Readonly<Record<'MALLOC_ARENA_MAX', string>>;
+export declare function bridgeEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv;

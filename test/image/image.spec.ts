@@ -18,7 +18,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { BRIDGE_V8_FLAGS } from '../../bin/v8-flags.js';
+import { BRIDGE_ENV, BRIDGE_V8_FLAGS } from '../../bin/v8-flags.js';
 import { type EtcdFixture, history, startEtcd, stopEtcd } from '../helpers/etcd.js';
 import { seed } from '../helpers/seed.js';
 import { waitFor } from '../helpers/wait.js';
@@ -143,6 +143,8 @@ describe('the bridge image', () => {
     for (const [name, value] of Object.entries(BRIDGE_V8_FLAGS))
       assert.ok(cmdline.includes(`${name}=${value}`));
     assert.ok(cmdline.includes('bin/etcd-bridge.js') && cmdline.includes('start'), cmdline.join(' '));
+    const environ = docker.exec(`${RUN}-bridge`, ['cat', '/proc/1/environ']).split('\0');
+    for (const [name, value] of Object.entries(BRIDGE_ENV)) assert.ok(environ.includes(`${name}=${value}`));
     // The application files belong to root: the bridge cannot change them.
     assert.match(docker.exec(`${RUN}-bridge`, ['stat', '-c', '%U', '/app/dist']), /^root\s*$/);
   });

@@ -7,7 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BRIDGE_V8_FLAGS, bridgeNodeOptions } from '../../../bin/v8-flags.js';
+import { BRIDGE_ENV, BRIDGE_V8_FLAGS, bridgeNodeOptions } from '../../../bin/v8-flags.js';
 import { BridgeProcess, killAllBridgeProcesses } from '../../helpers/bridge-process.js';
 import { type EtcdFixture, startEtcd, stopEtcd } from '../../helpers/etcd.js';
 import {
@@ -55,7 +55,7 @@ describe('a 100k-record backlog drained by a fresh bridge', () => {
       group: GROUP,
       startPosition: 'earliest',
       config: { maxInFlight: 2_000, checkpointFlushMs: 200 },
-      ...(SELF_EXEC ? {} : { env: { NODE_OPTIONS: bridgeNodeOptions() } }),
+      ...(SELF_EXEC ? {} : { env: { NODE_OPTIONS: bridgeNodeOptions(), ...BRIDGE_ENV } }),
     });
     await bridge.waitForLeader();
     if (SELF_EXEC) {
@@ -63,6 +63,8 @@ describe('a 100k-record backlog drained by a fresh bridge', () => {
       const cmdline = readFileSync(`/proc/${bridge.pid}/cmdline`, 'utf8').split('\0');
       for (const [name, value] of Object.entries(BRIDGE_V8_FLAGS))
         expect(cmdline).toContain(`${name}=${value}`);
+      const environ = readFileSync(`/proc/${bridge.pid}/environ`, 'utf8').split('\0');
+      for (const [name, value] of Object.entries(BRIDGE_ENV)) expect(environ).toContain(`${name}=${value}`);
     }
     const drainStarted = Date.now();
     let peakRss = 0;

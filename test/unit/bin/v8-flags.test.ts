@@ -1,6 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { BRIDGE_V8_FLAGS, bridgeNodeOptions, missingV8Flags } from '../../../bin/v8-flags.js';
+import {
+  BRIDGE_ENV,
+  BRIDGE_V8_FLAGS,
+  bridgeEnv,
+  bridgeNodeOptions,
+  missingV8Flags,
+} from '../../../bin/v8-flags.js';
 
 describe('the bridge process heap flags (bin/v8-flags.js)', () => {
   it('adds every flag to a plain start', () => {
@@ -27,5 +33,12 @@ describe('the bridge process heap flags (bin/v8-flags.js)', () => {
     const dockerfile = readFileSync(new URL('../../../Dockerfile', import.meta.url), 'utf8');
     const entrypoint = /^ENTRYPOINT (\[.*\])$/m.exec(dockerfile)?.[1];
     expect(JSON.parse(entrypoint ?? '[]')).toEqual(['node', ...options, 'bin/etcd-bridge.js']);
+    for (const [name, value] of Object.entries(BRIDGE_ENV))
+      expect(dockerfile).toContain(`ENV ${name}=${value}\n`);
+  });
+
+  it('re-executes with the environment the bridge wants, unless the user set it', () => {
+    expect(bridgeEnv({ PATH: '/bin' })).toEqual({ PATH: '/bin', ...BRIDGE_ENV });
+    expect(bridgeEnv({ MALLOC_ARENA_MAX: '8' }).MALLOC_ARENA_MAX).toBe('8');
   });
 });
