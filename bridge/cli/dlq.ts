@@ -32,7 +32,7 @@ import {
   DLQ_SUBCOMMANDS,
   type DlqSubcommand,
 } from './definitions.js';
-import { describeFailure } from './failure.js';
+import { failureText } from './failure.js';
 import { type ProgressBar, progressBar } from './progress.js';
 import { CliFailure, CliUsageError, parseCommandLine } from './usage.js';
 
@@ -155,7 +155,7 @@ async function withQueue(
     return await run({ io, client, keyspace, queue, config, deps });
   } catch (error) {
     if (error instanceof CliUsageError || error instanceof CliFailure) throw error;
-    io.err(`etcd-bridge dlq ${sub}: ${describeFailure(error)}\n`);
+    io.err(`etcd-bridge dlq ${sub}: ${failureText(error)}\n`);
     return 1;
   } finally {
     client.close();

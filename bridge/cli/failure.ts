@@ -37,3 +37,19 @@ export function failureDetails(error: unknown): string {
     )
     .join('\n')}\n`;
 }
+
+let verbose = false;
+
+/** `--verbose` was given: failures also print their details. Set once by main. */
+export function setVerbose(on: boolean): void {
+  verbose = on;
+}
+
+export function isVerbose(): boolean {
+  return verbose;
+}
+
+/** What a command prints for a failure it handles itself: the line, and under --verbose the chain. */
+export function failureText(error: unknown): string {
+  return verbose ? `${describeFailure(error)}\n${failureDetails(error).trimEnd()}` : describeFailure(error);
+}

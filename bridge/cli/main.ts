@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { ConfigError } from '../errors.js';
 import { packageRoot } from '../paths.js';
 import { COMMAND_DEFINITIONS, type CommandDefinition, DLQ_SUBCOMMANDS } from './definitions.js';
-import { describeFailure, failureDetails } from './failure.js';
+import { describeFailure, failureDetails, setVerbose } from './failure.js';
 import { renderHelp, topLevelHelp, usageLine } from './help.js';
 import { CliFailure, CliUsageError } from './usage.js';
 
@@ -49,6 +49,7 @@ export async function main(argv: string[]): Promise<number> {
   // --verbose is everyone's: taken off before the command's own (strict) parser sees the line.
   const verbose = argv.includes('--verbose');
   const [name, ...args] = argv.filter((a) => a !== '--verbose');
+  setVerbose(verbose);
   const version = packageVersion();
   if (name === undefined) {
     process.stderr.write(topLevelHelp(version));

@@ -11,13 +11,14 @@
  */
 import type { BridgeConfig } from '../config.js';
 import { createDeadLetterQueue, type DeadLetterQueueOptions } from '../dlq/from-config.js';
-import { ConfigError, errorMessage } from '../errors.js';
+import { ConfigError } from '../errors.js';
 import { createEtcdClient } from '../etcd/client.js';
 import { keyspaceFor } from '../keyspace.js';
 import { noLeaderHint, readStatus, type StatusReport } from '../status/reader.js';
 import { configFromFlags } from './config-flags.js';
 import { STATUS } from './definitions.js';
 import { type CliIo, processIo } from './dlq.js';
+import { failureText } from './failure.js';
 import { CliUsageError, parseCommandLine } from './usage.js';
 
 export function statusCommand(args: string[]): Promise<number> {
@@ -53,7 +54,7 @@ export async function runStatus(
     io.out(values.json ? `${JSON.stringify(report)}\n` : formatReport(report));
     return 0;
   } catch (error) {
-    io.err(`etcd-bridge status: cannot read the status of group ${config.group}: ${errorMessage(error)}\n`);
+    io.err(`etcd-bridge status: cannot read the status of group ${config.group}: ${failureText(error)}\n`);
     return 1;
   } finally {
     client.close();

@@ -126,6 +126,18 @@ describe('etcd-bridge CLI', () => {
     expect(unknown.code).toBe(2);
   });
 
+  it('a failure is one line; --verbose adds its details', async () => {
+    const plain = await runCli(['dlq', 'list', '--etcd', 'http://127.0.0.1:1']);
+    expect(plain.code).toBe(1);
+    expect(plain.stderr.trim().split('\n')).toEqual([
+      expect.stringMatching(/^etcd-bridge dlq list: .*ECONNREFUSED/),
+    ]);
+    const verbose = await runCli(['dlq', 'list', '--etcd', 'http://127.0.0.1:1', '--verbose']);
+    expect(verbose.code).toBe(1);
+    expect(verbose.stderr.split('\n').length).toBeGreaterThan(3);
+    expect(verbose.stderr).toMatch(/^\s+at /m);
+  });
+
   it('the example events: valid ones answered in full (the seed records), bad records in batchItemFailures', async () => {
     const example = (name: string) =>
       fileURLToPath(new URL(`../../examples/events/${name}`, import.meta.url));
