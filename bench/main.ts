@@ -7,8 +7,13 @@
 import { BENCH_USAGE, BenchUsageError, benchCommand } from './command.js';
 
 async function run(): Promise<number> {
+  const args = process.argv.slice(2);
+  if (args.includes('--help') || args.includes('-h')) {
+    process.stdout.write(`usage: ${BENCH_USAGE}\n(docs/performance.md explains each flag and phase)\n`);
+    return 0;
+  }
   try {
-    return await benchCommand(process.argv.slice(2));
+    return await benchCommand(args);
   } catch (error) {
     if (error instanceof BenchUsageError) {
       process.stderr.write(`${error.message}\nusage: ${BENCH_USAGE}\n`);
