@@ -109,11 +109,13 @@ export class Leadership {
             changed();
           }
         },
-        // The election prefix is only written by campaigns; a compaction past our own create
-        // revision means we cannot tell what happened to the keys ahead: read them again.
-        onCompacted: () => {
-          watch?.start(BigInt(createRevision) + 1n);
-          changed();
+        // History compacted past where the watch stood: what happened in between is unknown, so
+        // watch on from the compaction and look again (the campaign loop reads the keys ahead; a
+        // leader checks that its own key is still there).
+        onCompacted: (compactRevision) => {
+          watch?.start(compactRevision);
+          if (leadership) leadership.checkKey();
+          else changed();
         },
       });
       watch.start(BigInt(createRevision) + 1n);
@@ -155,6 +157,11 @@ export class Leadership {
       await client.leaseClient.leaseRevoke({ ID: leaseId }).catch(() => undefined);
       throw error;
     }
+  }
+
+  /** The endpoint the lease keep-alive goes through now. */
+  get keepAliveEndpoint(): string {
+    return this.keeper.endpoint;
   }
 
   /** The compare every commit carries. */
@@ -206,6 +213,20 @@ export class Leadership {
     } catch {
       // Losing the lease on the way out is fine: it expires by itself.
     }
+  }
+
+  /** Our key must still be there with our create revision (after a gap in the election's history). */
+  private checkKey(): void {
+    void this.client.kv
+      .range({ key: buf(this.campaignKey) })
+      .then((res) => {
+        if (res.kvs[0]?.create_revision === this.createRevision) return;
+        const fallback = `election key ${this.campaignKey} is gone`;
+        return this.readLoss(fallback).then((reason) =>
+          this.lose(new LeadershipLostError(`leadership lost: ${reason}`)),
+        );
+      })
+      .catch(() => undefined); // etcd unreachable: the keeper and the fence will tell
   }
 
   private onElectionEvents(events: SourceEvent[]): void {
