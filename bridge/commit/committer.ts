@@ -73,6 +73,8 @@ export class Committer {
   private readonly maxOps: number;
   private readonly pressure: CommitPressure;
   private readonly backoff: Backoff;
+  /** The last checkpoint flush was refused for pressure: checkpoints wait too. */
+  private checkpointsHeld = false;
 
   constructor(
     private readonly client: Etcd3,
@@ -86,9 +88,13 @@ export class Committer {
     this.backoff = new Backoff({ ...BACKOFF.commit, ...(options.random ? { random: options.random } : {}) });
   }
 
-  /** While etcd refuses writes for pressure (out of space, too many requests): why, since when. */
+  /**
+   * While etcd refuses writes for pressure (out of space, too many requests) and something waits
+   * for it (records to commit, checkpoints to write): why, since when. An episode with nothing
+   * waiting pauses nothing; the next write etcd takes ends it.
+   */
   get paused(): PressureEpisode | undefined {
-    return this.pressure.current;
+    return this.pendingCount > 0 || this.checkpointsHeld ? this.pressure.current : undefined;
   }
 
   /** The last checkpoint committed per route. */
@@ -113,12 +119,14 @@ export class Committer {
   }
 
   /**
-   * Write checkpoints that moved without any record to commit (filtered or skipped events). Not
-   * while etcd refuses writes for pressure: the next commit that goes through carries them.
+   * Write checkpoints that moved without any record to commit (filtered or skipped events). While
+   * etcd refuses writes for pressure this is tried again each time (a refused flush is no news:
+   * the episode was told already), and the first flush etcd takes ends the episode.
    */
   async flushCheckpoints(routes: readonly string[]): Promise<void> {
-    if (this.running || this.queue.length > 0 || this.pressure.current) return;
+    if (this.running || this.queue.length > 0) return;
     const ops = this.checkpointOps(routes, new Map());
+    this.checkpointsHeld = false;
     if (ops.puts.length === 0) return;
     this.running = true;
     try {
@@ -128,13 +136,14 @@ export class Committer {
         failure: [],
       });
       if (!result.succeeded) this.leadershipLost();
-      else for (const [route, revision] of ops.revisions) this.checkpoints.set(route, revision);
+      for (const [route, revision] of ops.revisions) this.checkpoints.set(route, revision);
+      this.pressure.accepted();
     } catch (error) {
       const classification = classify(error);
       this.failures.count(classification);
-      // Pressure is an episode of its own, not a failed flush: told once, and commits wait it out.
-      if (isPressure(classification)) this.pressure.refused(classification, error);
-      else throw error;
+      if (!isPressure(classification)) throw error;
+      this.pressure.refused(classification, error);
+      this.checkpointsHeld = true;
     } finally {
       this.running = false;
       if (this.queue.length > 0) void this.run();

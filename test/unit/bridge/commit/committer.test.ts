@@ -81,20 +81,53 @@ describe('Committer on etcd pressure', () => {
     expect(c.failures.entries()).toEqual([{ verdict: 'retry', reason: 'etcd-no-space', count: 3 }]);
   });
 
-  it('does not flush checkpoints while paused', async () => {
+  it('tries the checkpoint flush again while paused; the flush etcd takes ends the episode', async () => {
+    // Prepare
+    let refusals = 2;
     const { client, txns } = fakeEtcd(() => {
-      throw NO_SPACE();
+      if (refusals-- > 0) throw NO_SPACE();
+      return true;
     });
+    const logs: string[] = [];
+    let checkpoint = 10n;
     const c = new Committer(
       client,
       leadership,
       (route) => `/checkpoint/${route}`,
-      () => 10n,
+      () => checkpoint,
+      {
+        log: (_level, message) => logs.push(message),
+      },
     );
-    await c.flushCheckpoints(['r']); // refused: the episode begins
+    // Act / Assess
+    await c.flushCheckpoints(['r']);
     expect(c.paused?.reason).toBe('etcd-no-space');
     await c.flushCheckpoints(['r']);
-    expect(txns).toHaveLength(1);
+    expect(c.lastCheckpoint('r')).toBeUndefined();
+    checkpoint = 11n;
+    await c.flushCheckpoints(['r']);
+    expect(txns).toHaveLength(3);
+    expect(c.lastCheckpoint('r')).toBe(11n);
+    expect(c.paused).toBeUndefined();
+    expect(logs).toEqual(['commits paused: etcd refuses writes', 'commits resumed: etcd takes writes again']);
+  });
+
+  it('an episode with nothing waiting pauses nothing', async () => {
+    const { client } = fakeEtcd(() => {
+      throw NO_SPACE();
+    });
+    let checkpoint: bigint | undefined = 10n;
+    const c = new Committer(
+      client,
+      leadership,
+      (route) => `/checkpoint/${route}`,
+      () => checkpoint,
+    );
+    await c.flushCheckpoints(['r']);
+    expect(c.paused).toBeDefined();
+    checkpoint = undefined; // nothing left to write
+    await c.flushCheckpoints(['r']);
+    expect(c.paused).toBeUndefined();
   });
 });
 
