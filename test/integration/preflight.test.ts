@@ -19,6 +19,7 @@ import { type LambdaEndpoint, startLambdaEndpoint } from '../../bridge/lambda-en
 import { stageFunctions } from '../../bridge/lambda-endpoint/stage-functions.js';
 import { runCli } from '../helpers/cli.js';
 import { type EtcdFixture, startEtcd, stopEtcd } from '../helpers/etcd.js';
+import { Fauxqs, fauxqsEnv } from '../helpers/fauxqs.js';
 import { heatStackText } from '../helpers/records.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -192,7 +193,8 @@ describe('start: preflight', () => {
     });
   });
 
-  it('--skip-preflight: the same start campaigns and works (and drains on SIGTERM, exit 0)', async () => {
+  /** `start` until it is elected (its preflight passed), then SIGTERM: its exit code. */
+  async function startUntilElected(args: string[], env: NodeJS.ProcessEnv): Promise<number | null> {
     const name = `preflight-${++group}`;
     const child = spawn(
       process.execPath,
@@ -207,27 +209,50 @@ describe('start: preflight', () => {
         name,
         '--metrics-port',
         '0',
-        '--lambda-endpoint',
-        endpoint.url,
-        '--skip-preflight',
+        ...args,
       ],
-      {
-        env: { ...process.env, ...NO_AWS, HOME: home, HEAT_STACKS_FUNCTION_NAME: 'no-such-function' },
-        stdio: 'ignore',
-      },
+      { env: { ...process.env, ...NO_AWS, HOME: home, ...env }, stdio: 'ignore' },
     );
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     try {
-      await waitFor('the bridge to be elected', async () => {
-        const keys = await fixture.client
-          .getAll()
-          .prefix(`${keyspaceFor(name).root}election/`)
-          .keys();
-        return keys.length > 0 ? keys : undefined;
-      });
+      await waitFor(
+        'the bridge to be elected',
+        async () => {
+          if (child.exitCode !== null)
+            throw new Error(`start exited ${child.exitCode} before it was elected`);
+          const keys = await fixture.client
+            .getAll()
+            .prefix(`${keyspaceFor(name).root}election/`)
+            .keys();
+          return keys.length > 0 ? keys : undefined;
+        },
+        30_000,
+        100,
+      );
     } finally {
       child.kill('SIGTERM');
     }
-    expect(await exited).toBe(0);
+    return exited;
+  }
+
+  it('--skip-preflight: the same start campaigns and works (and drains on SIGTERM, exit 0)', async () => {
+    const code = await startUntilElected(['--lambda-endpoint', endpoint.url, '--skip-preflight'], {
+      HEAT_STACKS_FUNCTION_NAME: 'no-such-function',
+    });
+    expect(code).toBe(0);
   }, 60_000);
+
+  it('passes with functions at the endpoint and SQS queues that answer (fauxqs)', async () => {
+    const fauxqs = await Fauxqs.start();
+    try {
+      const code = await startUntilElected(['--lambda-endpoint', endpoint.url], {
+        ...fauxqsEnv(fauxqs.endpoint),
+        HEAT_STACKS_DLQ_URL: await fauxqs.createQueue('heat-stacks-dlq'),
+        JOB_STATE_DLQ_URL: await fauxqs.createQueue('job-state-dlq'),
+      });
+      expect(code).toBe(0);
+    } finally {
+      await fauxqs.stop();
+    }
+  }, 90_000);
 });
