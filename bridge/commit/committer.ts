@@ -18,9 +18,6 @@ import { padRevision } from '../keyspace.js';
 import type { Leadership } from '../leader.js';
 import { CommitPressure, type PressureEpisode, type PressureLog } from './pressure.js';
 
-/** @deprecated Import it from `etcd/ops.ts`; kept for the bench until it moves. */
-export { MAX_TXN_OPS } from '../etcd/ops.js';
-
 export type CommitOutcome = 'committed' | 'already-applied';
 
 export interface CommitRequest {
