@@ -33,7 +33,8 @@ const END = '<!-- commands:end -->';
 function shellCommands(text: string): string[] {
   const commands: string[] = [];
   for (const block of text.matchAll(/```sh\n([\s\S]*?)```/g)) {
-    for (const line of block[1]!.split('\n')) {
+    // A line ending in a backslash goes on in the next one, as in the shell.
+    for (const line of block[1]!.replace(/\\\n\s*/g, '').split('\n')) {
       const command = line.replace(/\s+#.*$/, '').trim();
       if (command && !command.startsWith('#')) commands.push(command);
     }
@@ -54,8 +55,16 @@ function plan(command: string): Plan | undefined {
     return { kind: 'not-run', why: 'the whole suite, this test among it' };
   if (/^AWS_ENDPOINT_URL_LAMBDA=\S+ npx etcd-bridge start --invoke lambda$/.test(command))
     return { kind: 'not-run', why: 'needs LocalStack or sam local start-lambda running' };
-  if (command.startsWith('sam local start-lambda'))
-    return { kind: 'not-run', why: 'needs the SAM CLI and Docker' };
+  if (/^sam local /.test(command)) return { kind: 'not-run', why: 'needs the SAM CLI and Docker' };
+  if (/^(localstack |npx cdklocal )/.test(command))
+    return { kind: 'not-run', why: 'needs LocalStack (and Docker) running' };
+  if (/npx etcd-bridge start --invoke lambda --lambda-endpoint http:\/\/127\.0\.0\.1:3001$/.test(command))
+    return {
+      kind: 'not-run',
+      why: 'needs sam local start-lambda serving the synthesized functions on :3001',
+    };
+  if (/^npx cdk synth\b/.test(command))
+    return { kind: 'not-run', why: 'a minute of CPU; test/infra synthesizes the same app offline' };
   if (/^npx etcd-bridge invoke \S+ --event examples\/events\/\S+\.json$/.test(command))
     return { kind: 'offline', expectOut: /^\{"results":/ };
   const replay = /^npx etcd-bridge replay --trace examples\/traces\/\S+\.jsonl/.test(command);
