@@ -103,6 +103,16 @@ describe('start: preflight', () => {
     expect(r.bookkeeping).toEqual([]);
   });
 
+  it('a Lambda endpoint that does not answer: exit 2 naming it and the setting', async () => {
+    const closed = `http://127.0.0.1:${await freePort()}`;
+    const r = await start(['--lambda-endpoint', closed]);
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.seconds).toBeLessThan(10);
+    expect(r.stderr).toContain(`cannot reach the Lambda API at ${closed}`);
+    expect(r.stderr).toContain('--lambda-endpoint');
+    expect(r.bookkeeping).toEqual([]);
+  });
+
   it('an in-process function that is not a stage: exit 2 naming the route and the config field', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'preflight-config-'));
     const config = join(dir, 'bridge.json');
