@@ -1,7 +1,7 @@
 /**
  * A bridge with nothing to do must not churn its connections: an idle `etcd-bridge dev` (what
- * `npm start` runs) and an idle `etcd-bridge start` against one member, each for two minutes, log
- * no watch interruption at all.
+ * `npm start` runs), an idle `etcd-bridge start` against one member and one against a 3-member
+ * cluster, all for two minutes (IDLE_TEST_MS), log no watch interruption and no keep-alive move.
  *
  * What used to break them (dev: ~5 s after start, both watches "14 UNAVAILABLE: Connection
  * dropped"): the seed demo cancels its own watch when it is done; etcd3 takes the CANCELLED of a
@@ -18,6 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BridgeProcess } from '../helpers/bridge-process.js';
 import { startEtcd, stopEtcd } from '../helpers/etcd.js';
+import { EtcdCluster } from '../helpers/etcd-cluster.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const IDLE_MS = Number(process.env.IDLE_TEST_MS ?? 120_000);
@@ -70,12 +71,18 @@ function spawnDev(dataDir: string): DevProcess {
 
 describe('an idle bridge keeps its connections', () => {
   it(
-    `idle dev (npm start) and idle start on one member: 0 watch reconnects in ${IDLE_MS / 1000} s`,
+    `idle dev (npm start), idle start on one member and on 3: 0 watch reconnects in ${IDLE_MS / 1000} s`,
     async () => {
       const dataDir = mkdtempSync(join(tmpdir(), 'idle-dev-'));
       const dev = spawnDev(dataDir);
       const { etcd } = await startEtcd();
+      const cluster = await EtcdCluster.start();
       const bridge = BridgeProcess.spawn({ etcd: etcd.clientUrl, group: 'idle', name: 'idle start' });
+      const clustered = BridgeProcess.spawn({
+        etcd: cluster.endpoints.join(','),
+        group: 'idle',
+        name: 'idle start, 3 members',
+      });
       try {
         await Promise.race([
           dev.seedPlayed,
@@ -84,18 +91,21 @@ describe('an idle bridge keeps its connections', () => {
           }),
         ]);
         await bridge.waitForLeader(30_000);
+        await clustered.waitForLeader(30_000);
         await sleep(IDLE_MS);
         const devReconnects = dev.lines.filter((line) => RECONNECT.test(line));
-        const startReconnects = bridge.linesMatching(RECONNECT);
         expect(devReconnects, 'dev').toEqual([]);
-        expect(startReconnects, 'start').toEqual([]);
+        expect(bridge.linesMatching(RECONNECT), 'start, one member').toEqual([]);
+        expect(clustered.linesMatching(RECONNECT), 'start, 3 members').toEqual([]);
         expect(dev.child.exitCode).toBeNull();
         expect(bridge.hasExited).toBe(false);
+        expect(clustered.hasExited).toBe(false);
       } finally {
         dev.child.kill('SIGINT');
         await Promise.race([new Promise((resolve) => dev.child.once('exit', resolve)), sleep(20_000)]);
         dev.child.kill('SIGKILL');
-        await bridge.stop();
+        await Promise.all([bridge.stop(), clustered.stop()]);
+        await cluster.stop();
         rmSync(dataDir, { recursive: true, force: true });
       }
     },
