@@ -21,6 +21,7 @@ import {
   startLambdaEndpoint,
 } from '../bridge/lambda-endpoint/server.js';
 import { stageFunctions } from '../bridge/lambda-endpoint/stage-functions.js';
+import { DEFAULT_ROUTES, type RouteInput } from '../shared/index.js';
 import { type CpuShare, startCpuMeter } from './cpu.js';
 import { IdealClient } from './ideal/client.js';
 import { IdealOutputs, type WorkloadSpec } from './ideal/outputs.js';
@@ -39,6 +40,8 @@ export interface PipelineOptions {
   readonly invokeDelayMs?: number;
   /** ideal: transactions in flight at once. */
   readonly idealTransactions?: number;
+  /** Bridges: batching settings for both default routes in place of their defaults (experiments). */
+  readonly routeSettings?: Partial<Pick<RouteInput, 'batchSize' | 'concurrency' | 'batchWindowMs'>>;
 }
 
 /** The ideal client's default: two transactions (each with its reads) in flight. */
@@ -125,6 +128,9 @@ export async function startPipeline(
       group: `bench-${randomUUID().slice(0, 8)}`,
       invoke: endpoint ? { mode: 'lambda', endpoint: endpoint.url } : { mode: 'inprocess' },
       observability: { port: 0 },
+      ...(options.routeSettings
+        ? { routes: DEFAULT_ROUTES.map((route) => ({ ...route, ...options.routeSettings })) }
+        : {}),
     });
     // The bridge gets a client (a gRPC channel) of its own, as it would in production.
     const bridge = await Bridge.start(config);
