@@ -1,5 +1,5 @@
 // V8's heap settings for the bridge process (`etcd-bridge start` and `dev`), measured in
-// docs/performance.md ("Memory"). Without them V8 sizes its heap for the machine, not for the bridge:
+// docs/deploy.md ("Memory: V8's heap settings"). Without them V8 sizes its heap for the machine, not for the bridge:
 // the live set is ~40 MB, yet a 100k-record drain grew to 260 MB of RSS on Node 20 and 400 MB on
 // Node 24, nearly all of it garbage not yet collected (Node 24's young generation is the larger).
 //
