@@ -20,7 +20,7 @@ import { ConfigError } from '../errors.js';
 import { createEtcdClient } from '../etcd/client.js';
 import { InProcessInvoker } from '../invoke/in-process.js';
 import type { Invoker } from '../invoke/invoker.js';
-import { LambdaInvoker } from '../invoke/lambda.js';
+import { LambdaInvoker } from '../invoke/lambda-sdk.js';
 import { type Keyspace, keyspaceFor } from '../keyspace.js';
 import { type ConfigFlagValues, configFromFlags } from './config-flags.js';
 import {

@@ -2,7 +2,7 @@
 import type { BridgeConfig } from '../config.js';
 import { InProcessInvoker } from './in-process.js';
 import type { Invoker } from './invoker.js';
-import { LambdaInvoker } from './lambda.js';
+import { LambdaInvoker } from './lambda-sdk.js';
 
 export function createInvoker(config: BridgeConfig['invoke']): Invoker {
   if (config.mode === 'inprocess') return new InProcessInvoker(config.timeoutMs);

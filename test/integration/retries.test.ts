@@ -11,7 +11,7 @@ import type { Bridge } from '../../bridge/bridge.js';
 import { EtcdDeadLetterSink } from '../../bridge/dlq/etcd-sink.js';
 import type { DeadLetterRecord } from '../../bridge/dlq/record.js';
 import { InProcessInvoker } from '../../bridge/invoke/in-process.js';
-import { LambdaInvoker } from '../../bridge/invoke/lambda.js';
+import { LambdaInvoker } from '../../bridge/invoke/lambda-sdk.js';
 import type { LambdaHandler } from '../../bridge/invoke/lambda-context.js';
 import { keyspaceFor } from '../../bridge/keyspace.js';
 import { type LambdaEndpoint, startLambdaEndpoint } from '../../bridge/lambda-endpoint/server.js';
