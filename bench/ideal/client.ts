@@ -18,7 +18,7 @@
 import type { Etcd3, ICompare } from 'etcd3';
 import { compare, MAX_TXN_OPS, op } from '../../bridge/etcd/ops.js';
 import { RouteReads } from '../../bridge/invoke/stage-record.js';
-import { keyspaceFor } from '../../bridge/keyspace.js';
+import { type Keyspace, keyspaceFor } from '../../bridge/keyspace.js';
 import { PrefixWatch, type SourceEvent } from '../../bridge/source/prefix-watch.js';
 import { readSnapshot } from '../../bridge/source/snapshot.js';
 import { DEFAULT_ROUTES, type Mutation, RouteSchema } from '../../shared/index.js';
@@ -56,6 +56,7 @@ export class IdealClient {
   private readonly watches: PrefixWatch[] = [];
   private readonly routes: ReadonlyMap<string, IdealRoute>;
   private readonly maxOps: number;
+  private readonly keyspace: Keyspace;
   private inFlight = 0;
   private stopped = false;
   private failure: Error | undefined;
@@ -67,6 +68,7 @@ export class IdealClient {
     private readonly options: IdealClientOptions,
   ) {
     this.maxOps = options.maxOps ?? MAX_TXN_OPS;
+    this.keyspace = keyspaceFor(options.group);
     const answers: Record<string, IdealRoute['answer']> = {
       'heat-stacks': (key) => outputs.takeHeatStack(key),
       'job-state': (key, revision) => outputs.takeJobState(key, revision),
@@ -118,7 +120,6 @@ export class IdealClient {
   }
 
   private onEvents(route: IdealRoute, events: readonly SourceEvent[]): void {
-    const keyspace = keyspaceFor(this.options.group);
     for (const event of events) {
       // Deletes are not the routes' event type (the job_state deletes this client makes itself).
       if (event.type !== 'put') continue;
@@ -131,7 +132,7 @@ export class IdealClient {
         route: route.name,
         key: event.key,
         revision: event.revision,
-        markerKey: keyspace.applied(route.name, event.key),
+        markerKey: this.keyspace.applied(route.name, event.key),
         markerModRevision: '0',
         mutations,
       });
@@ -190,10 +191,9 @@ export class IdealClient {
    * point: this client never resumes, and the put costs etcd the same either way.
    */
   private checkpoints(byRoute: ReadonlyMap<string, readonly IdealRecord[]>): Checkpoint[] {
-    const keyspace = keyspaceFor(this.options.group);
     const checkpoints: Checkpoint[] = [];
     for (const [route, records] of byRoute) {
-      const key = keyspace.checkpoint(route);
+      const key = this.keyspace.checkpoint(route);
       let revision = 0n;
       for (const record of records) if (record.revision > revision) revision = record.revision;
       if (revision > (this.lastCheckpoint.get(key) ?? 0n)) checkpoints.push({ key, revision });
