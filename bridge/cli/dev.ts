@@ -25,6 +25,8 @@ import { printRecordLines } from './record-lines.js';
 import { CliFailure, CliUsageError, parseCommandLine } from './usage.js';
 
 const GROUP = 'dev';
+/** A second Ctrl-C later than this after the first forces the exit. */
+const FORCE_AFTER_MS = 2_000;
 
 export async function devCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseCommandLine('dev', args, DEV.flags);
@@ -45,9 +47,22 @@ export async function devCommand(args: string[]): Promise<number> {
     for (const fn of cleanups.reverse()) await Promise.resolve(fn()).catch(() => {});
   };
   // Taken from the start: Ctrl-C during start-up still stops everything in order.
+  // Kept on while stopping: `npm start` forwards the terminal's Ctrl-C, so one keypress arrives
+  // twice, and a second SIGINT without a handler would kill dev halfway through its stop. Only a
+  // signal well after the first means "stop now, without draining".
+  let firstSignalAt: number | undefined;
   const stopSignal = new Promise<number>((resolve) => {
-    process.once('SIGINT', () => resolve(0));
-    process.once('SIGTERM', () => resolve(0));
+    const onSignal = () => {
+      if (firstSignalAt === undefined) {
+        firstSignalAt = Date.now();
+        resolve(0);
+      } else if (Date.now() - firstSignalAt > FORCE_AFTER_MS) {
+        process.stderr.write('etcd-bridge dev: stopping now, without draining\n');
+        process.exit(130);
+      }
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
   });
 
   try {

@@ -75,8 +75,10 @@ export async function startCommand(args: string[]): Promise<number> {
       resolve(code);
     };
     // The draining handlers go on before the early ones come off: no instant without a handler.
-    process.once('SIGTERM', () => void exit(0, 'SIGTERM'));
-    process.once('SIGINT', () => void exit(0, 'SIGINT'));
+    // `on`, not `once`: a second signal while draining (npm forwards a terminal's Ctrl-C, so it
+    // comes twice) must not kill the drain; the grace timer bounds how long it may take.
+    process.on('SIGTERM', () => void exit(0, 'SIGTERM'));
+    process.on('SIGINT', () => void exit(0, 'SIGINT'));
     process.removeListener('SIGTERM', beforeLeading);
     process.removeListener('SIGINT', beforeLeading);
     bridge.onFatal(
