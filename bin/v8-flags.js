@@ -1,7 +1,7 @@
-// V8's heap settings for the bridge process (`etcd-bridge start` and `dev`), measured in
-// docs/deploy.md ("Memory: V8's heap settings"). Without them V8 sizes its heap for the machine, not for the bridge:
-// the live set is ~40 MB, yet a 100k-record drain grew to 260 MB of RSS on Node 20 and 400 MB on
-// Node 24, nearly all of it garbage not yet collected (Node 24's young generation is the larger).
+// V8's heap settings for the bridge process (`etcd-bridge start` and `dev`), measured in docs/deploy.md
+// ("Memory: V8's heap settings"). Without them V8 sizes its heap for the machine, not for the bridge: the
+// live set is ~40 MB, yet a 100k-record drain grew to 255 MB of RSS on Node 20 and 400 MB on Node 24,
+// nearly all of it garbage not yet collected (Node 24's young generation is the larger).
 //
 // A heap size can only be set when the isolate is made (v8.setFlagsFromString afterwards does not
 // resize it), so the bin re-executes itself in place with these flags: process.execve (Node
