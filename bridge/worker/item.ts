@@ -1,4 +1,6 @@
 /** A record the route holds: the source change and what the route has done with it so far. */
+import type { DeadLetterInput } from '../dlq/record.js';
+import type { Failure } from '../failure/failure.js';
 import type { QueuedRecord } from '../queue/key-queue.js';
 
 export interface WorkItem extends QueuedRecord {
@@ -41,4 +43,27 @@ export function startAttempt(item: WorkItem, now: number): void {
 /** The attempt failed for a reason that is not the record's (etcd did not answer): it does not count. */
 export function refundAttempt(item: WorkItem): void {
   item.attempts = Math.max(0, item.attempts - 1);
+}
+
+/** What the dead-letter record of an item that failed for good says: the whole record, the error, why it gave up. */
+export function deadLetterInput(
+  item: WorkItem,
+  failure: Failure,
+  giveUpReason: string,
+  route: string,
+  bridgeId: string,
+): DeadLetterInput {
+  return {
+    route,
+    key: item.key,
+    type: item.type,
+    modRevision: item.revision,
+    value: item.value,
+    errorType: failure.errorType,
+    errorMessage: `${failure.message} (${giveUpReason})`,
+    attempts: item.attempts,
+    firstAttemptAt: item.firstAttemptAt,
+    lastAttemptAt: item.lastAttemptAt,
+    bridgeId,
+  };
 }

@@ -23,7 +23,14 @@ import { PrefixWatch, type SourceEvent, WatchState } from '../source/prefix-watc
 import { readPrefix } from '../source/resync.js';
 import { readSnapshot } from '../source/snapshot.js';
 import { type ItemResult, runBatch } from './batch.js';
-import { newItem, refundAttempt, type SourceChange, startAttempt, type WorkItem } from './item.js';
+import {
+  deadLetterInput,
+  newItem,
+  refundAttempt,
+  type SourceChange,
+  startAttempt,
+  type WorkItem,
+} from './item.js';
 import { type Outcome, type StepResult, settle } from './settle.js';
 import { nextState, type WorkerEvent, WorkerState } from './state.js';
 import { newRouteStats, type RouteStats } from './stats.js';
@@ -371,19 +378,7 @@ export class RouteWorker {
   private async deadLetter(item: WorkItem, failure: Failure, reason: string): Promise<StepResult> {
     try {
       const outcome = await deliverDeadLetter(
-        {
-          route: this.route.name,
-          key: item.key,
-          type: item.type,
-          modRevision: item.revision,
-          value: item.value,
-          errorType: failure.errorType,
-          errorMessage: `${failure.message} (${reason})`,
-          attempts: item.attempts,
-          firstAttemptAt: item.firstAttemptAt,
-          lastAttemptAt: item.lastAttemptAt,
-          bridgeId: this.deps.bridgeId,
-        },
+        deadLetterInput(item, failure, reason, this.route.name, this.deps.bridgeId),
         {
           sink: this.deps.deadLetters,
           commit: (entry) => this.submit(item, [], entry),
