@@ -11,7 +11,7 @@ import { configFromFlags } from './config-flags.js';
 import { START } from './definitions.js';
 import { listenOrExplain } from './ports.js';
 import { runPreflight } from './preflight.js';
-import { CliUsageError, parseCommandLine } from './usage.js';
+import { CliFailure, CliUsageError, parseCommandLine } from './usage.js';
 
 /** How long a graceful stop (SIGTERM/SIGINT) may drain, and a failed bridge may take to go. */
 const SHUTDOWN_GRACE_MS = 20_000;
@@ -49,9 +49,11 @@ export async function startCommand(args: string[]): Promise<number> {
   } catch (error) {
     // explainEtcdFailure names the setting at fault (password, CA, client certificate, http vs
     // https): gRPC's own message for a failed TLS handshake says only "No connection established".
-    logger.log('error', 'bridge failed to start', { error: await explainEtcdFailure(config.etcd, error) });
+    const explained = await explainEtcdFailure(config.etcd, error);
+    logger.log('error', 'bridge failed to start', { error: explained });
     await observability.close();
-    return 1;
+    // The log line is for the log store; whoever ran the command gets one line on stderr too.
+    throw new CliFailure(`the bridge failed to start: ${explained}`, 1, { cause: error });
   }
   observability.attach(bridge);
 
