@@ -225,6 +225,7 @@ export class RouteWorker {
         clearTimeout(this.pumpTimer);
         for (const timer of this.retryTimers) clearTimeout(timer);
         this.retryTimers.clear();
+        for (const waiter of this.progressWaiters.splice(0)) waiter(); // a resync waiting for room ends
         this.notifyIdle();
         break;
       case WorkerState.Idle:
