@@ -15,6 +15,7 @@ import type { DeadLetterSink } from './dlq/sink.js';
 import { errorMessage } from './errors.js';
 import { createEtcdClient } from './etcd/client.js';
 import { compare, op } from './etcd/ops.js';
+import { reachEtcd } from './etcd/reach.js';
 import { createInvoker } from './invoke/from-config.js';
 import type { Invoker } from './invoke/invoker.js';
 import { type Keyspace, keyspaceFor, padRevision, unpadRevision } from './keyspace.js';
@@ -112,7 +113,10 @@ export class Bridge implements StatusSource {
     logger: BridgeLogger,
   ): Promise<Leadership> {
     try {
-      await client.get(keyspace.checkpoint('-')).exec();
+      // Waits out an etcd that is briefly unreachable; a setting at fault fails here at once.
+      await reachEtcd(config.etcd, () => client.get(keyspace.checkpoint('-')).exec(), {
+        log: (level, message, fields) => logger.log(level, message, fields),
+      });
     } catch (error) {
       throw new Error(`cannot reach etcd at ${config.etcd.endpoints.join(', ')}: ${errorMessage(error)}`, {
         cause: error,

@@ -39,8 +39,25 @@ export async function explainEtcdFailure(config: EtcdConnectionConfig, error: un
     return `${message} (${errorMessage(fileError)})`;
   }
   const findings = await Promise.all(config.endpoints.map((endpoint) => probeEndpoint(endpoint, material)));
-  const found = findings.filter((f): f is string => f !== undefined);
+  const found = findings.filter((f): f is Finding => f !== undefined).map((f) => f.text);
   return found.length === 0 ? message : `${message} (${found.join('; ')})`;
+}
+
+/**
+ * Whether an UNAVAILABLE names a setting at fault (TLS on the wrong side, a CA or certificate etcd or
+ * we refuse, material that cannot be read), as opposed to what may pass by itself: nothing accepting
+ * connections yet, a name that does not resolve yet, a connection reset. Used to tell a start that
+ * should wait for etcd from one that cannot succeed.
+ */
+export async function settingAtFault(config: EtcdConnectionConfig): Promise<string | undefined> {
+  let material: TlsMaterial;
+  try {
+    material = readTlsMaterial(config);
+  } catch (fileError) {
+    return errorMessage(fileError);
+  }
+  const findings = await Promise.all(config.endpoints.map((endpoint) => probeEndpoint(endpoint, material)));
+  return findings.find((f) => f !== undefined && !f.transient)?.text;
 }
 
 function rootCause(error: unknown): unknown {
@@ -59,12 +76,27 @@ const UNTRUSTED_SERVER = new Set([
   'CERT_SIGNATURE_FAILURE',
 ]);
 
+interface Finding {
+  text: string;
+  /** Nothing listening, no address for the name: may pass by itself (a member restarting). */
+  transient: boolean;
+}
+
+const TRANSIENT_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ETIMEDOUT',
+]);
+
 /** A TLS handshake (and one HTTP request over it) against one endpoint; undefined when all is well. */
 function probeEndpoint(
   endpoint: string,
   material: TlsMaterial,
   timeoutMs = 3_000,
-): Promise<string | undefined> {
+): Promise<Finding | undefined> {
   let url: URL;
   try {
     url = new URL(endpoint);
@@ -77,12 +109,12 @@ function probeEndpoint(
   const where = `${host}:${port}`;
   return new Promise((resolve) => {
     let settled = false;
-    const done = (finding: string | undefined): void => {
+    const done = (text: string | undefined, transient = false): void => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
       socket.destroy();
-      resolve(finding);
+      resolve(text === undefined ? undefined : { text, transient });
     };
     const socket = tlsConnect({
       host,
@@ -110,7 +142,10 @@ function probeEndpoint(
     });
     socket.once('data', () => done(undefined));
     socket.once('error', (tlsError: NodeJS.ErrnoException) =>
-      done(secure ? classify(tlsError, where, material) : undefined),
+      done(
+        secure ? classify(tlsError, where, material) : undefined,
+        TRANSIENT_CODES.has(tlsError.code ?? ''),
+      ),
     );
     socket.once('close', () =>
       done(
