@@ -39,6 +39,10 @@ export async function devCommand(args: string[]): Promise<number> {
   const runtime = parseRuntime(values.runtime);
   if (!runtime) throw new CliUsageError(`dev: --runtime must be inprocess or ric, got ${values.runtime}`);
   const logger = createLogger({ pretty: process.stderr.isTTY || undefined });
+  // On a terminal the record lines and the bridge's own warnings say what each record did; the
+  // functions' JSON lines (a rejected record's warning, say) would repeat it. Set
+  // POWERTOOLS_LOG_LEVEL yourself to see them.
+  if (process.stdout.isTTY) process.env.POWERTOOLS_LOG_LEVEL ??= 'ERROR';
   const say = (line: string) => process.stdout.write(`${line}\n`);
   // Undone in reverse: the bridge drains and resigns its leadership while etcd still runs, so a
   // restart is elected at once and nothing on the way out finds etcd gone.
