@@ -16,6 +16,7 @@
  * The lease is given up only on evidence: etcd answers with TTL 0 (expired or revoked), or no
  * keep-alive has been acknowledged for `presumeLostAfterMs` (default 2 × TTL) through any endpoint.
  */
+import { Backoff } from '../failure/backoff.js';
 import { closeStream, type KeepAliveStream, type StreamSource } from './endpoint-streams.js';
 
 export interface LeaseKeeperTiming {
@@ -49,6 +50,8 @@ export class LeaseKeeper {
   private unansweredSince: number | undefined;
   private lastAnswerAt = Date.now();
   private consecutiveFailures = 0;
+  /** The bridge's one backoff, for the pause after every endpoint has failed in a row. */
+  private readonly backoff = new Backoff({ initialDelayMs: 50, maxDelayMs: 500 });
   private endpointIndex: number;
   failovers = 0;
 
@@ -110,6 +113,7 @@ export class LeaseKeeper {
       this.lastAnswerAt = Date.now();
       this.unansweredSince = undefined;
       this.consecutiveFailures = 0;
+      this.backoff.reset();
     });
     stream.on('error', (error) => {
       if (generation === this.generation) this.failed(message(error));
@@ -158,8 +162,7 @@ export class LeaseKeeper {
     const from = this.streams.describe(this.endpointIndex);
     this.endpointIndex = this.streams.next(this.endpointIndex);
     this.events.onFailover?.(from, this.streams.describe(this.endpointIndex), reason);
-    const pause =
-      this.consecutiveFailures < this.streams.size ? 0 : Math.min(500, 50 * this.consecutiveFailures);
+    const pause = this.consecutiveFailures < this.streams.size ? 0 : this.backoff.next();
     const generation = this.generation;
     setTimeout(() => {
       if (generation === this.generation && !this.stopped) void this.connect();
