@@ -31,6 +31,7 @@ import {
   startAttempt,
   type WorkItem,
 } from './item.js';
+import { scheduleDecision } from './schedule.js';
 import { type Outcome, type StepResult, settle } from './settle.js';
 import { nextState, type WorkerEvent, WorkerState } from './state.js';
 import { newRouteStats, type RouteStats } from './stats.js';
@@ -249,26 +250,35 @@ export class RouteWorker {
     this.queue.push(newItem(change));
   }
 
+  /** Dispatch, arm the window, or nothing: `scheduleDecision` decides (an idle route never waits). */
   private schedulePump(): void {
-    if (this.pumpTimer || this.current === WorkerState.Stopped) return;
-    if (this.queue.readyCount >= this.route.batchSize || this.route.batchWindowMs === 0) {
-      this.pump();
-      return;
-    }
-    this.pumpTimer = setTimeout(() => {
-      this.pumpTimer = undefined;
-      this.pump();
-    }, this.route.batchWindowMs);
+    if (this.current === WorkerState.Stopped) return;
+    this.pump(false);
   }
 
-  private pump(): void {
-    while (
-      this.current !== WorkerState.Stopped &&
-      this.activeBatches < this.route.concurrency &&
-      this.queue.readyCount > 0
-    ) {
+  /**
+   * Take batches while the decision says so. Once the window has run out (`windowExpired`), what
+   * is ready goes as it is, as many batches as the concurrency allows.
+   */
+  private pump(windowExpired: boolean): void {
+    while (this.current !== WorkerState.Stopped) {
+      const decision = scheduleDecision({
+        ready: this.queue.readyCount,
+        inFlight: this.activeBatches,
+        batchSize: this.route.batchSize,
+        concurrency: this.route.concurrency,
+        batchWindowMs: this.route.batchWindowMs,
+      });
+      if (decision === 'none') return;
+      if (decision === 'wait' && !windowExpired) {
+        this.pumpTimer ??= setTimeout(() => {
+          this.pumpTimer = undefined;
+          this.pump(true);
+        }, this.route.batchWindowMs);
+        return;
+      }
       const items = this.queue.take(this.route.batchSize);
-      if (items.length === 0) break;
+      if (items.length === 0) return;
       this.activeBatches++;
       this.stats.batches++;
       void this.processBatch(items).finally(() => {
