@@ -4,8 +4,8 @@
  * `--runtime ric` serves the bundles `cdk synth` deploys, under aws-lambda-ric on Node 24.
  */
 import { Etcd3 } from 'etcd3';
+import { asyncFailuresToEtcd } from '../dlq/async-invoke-failures.js';
 import { keyspaceFor } from '../keyspace.js';
-import { asyncFailuresToEtcd } from '../lambda-endpoint/async-dead-letters.js';
 import { startLambdaEndpoint } from '../lambda-endpoint/server.js';
 import { parseRuntime, stageFunctionHost } from '../lambda-endpoint/stage-host.js';
 import { type BridgeLogger, createLogger } from '../log.js';

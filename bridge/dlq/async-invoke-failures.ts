@@ -1,14 +1,14 @@
 /**
- * Where the local endpoint hands an Event invocation whose attempts all failed: the stage's
+ * Where the local Lambda endpoint hands an Event invocation whose attempts all failed: the stage's
  * dead-letter queue, as AWS hands it to the function's on-failure destination. A batch payload
  * becomes one dead-letter record per etcd record in it, the same records the bridge writes.
  */
 import type { Etcd3 } from 'etcd3';
 import { StageRequestSchema } from '../../shared/index.js';
-import { EtcdDeadLetterSink } from '../dlq/etcd-sink.js';
-import { buildDeadLetterRecord } from '../dlq/record.js';
 import type { Keyspace } from '../keyspace.js';
-import type { AsyncInvokeFailure } from './server.js';
+import type { AsyncInvokeFailure } from '../lambda-endpoint/server.js';
+import { EtcdDeadLetterSink } from './etcd-sink.js';
+import { buildDeadLetterRecord } from './record.js';
 
 export function asyncFailuresToEtcd(
   client: Etcd3,
