@@ -26,22 +26,35 @@
  *   (longer than the lease TTL: the leader's keep-alive must move to another member in time).
  * - leader-move: `etcdctl move-leader` to the next member.
  *
- * NOSPACE is not injected yet: it needs the commit path's pause on RESOURCE_EXHAUSTED (issue #10,
- * the worker's part). The hook: start the cluster with `extraArgs: ['--quota-backend-bytes=…']`
- * (EtcdClusterOptions), fill it with a writer until etcd raises the NOSPACE alarm, hold it, then
- * compact, defragment and `etcdctl alarm disarm`; add the kind to CLUSTER_FAULT_KINDS.
+ * And, with either, nospace (etcd out of space, the NOSPACE alarm), when the soak starts etcd with a
+ * `--quota-backend-bytes` (run.ts does when the kind is drawn): a filler client puts big values
+ * under FILLER_PREFIX (no route watches it) until etcd refuses a put with "database space
+ * exceeded" — the alarm is then raised cluster-wide while the writer's records are in flight, and
+ * every put and every commit transaction fails. It holds the alarm for 2–6 s, then does what an
+ * operator does: deletes the filler, compacts at that revision (`etcdctl compact --physical`),
+ * defragments every member one by one, `etcdctl alarm disarm`. Compaction takes the history the
+ * checker reads from revision 1, so before compacting the fault has the soak read the history so
+ * far (`beforeCompact`, run.ts's HistoryRecorder). After the disarm it waits (up to 60 s) until
+ * every route's checkpoint has passed the compaction revision: a bridge that started afterwards
+ * from an older checkpoint would find its revision compacted and resync, skipping intermediate
+ * revisions (DESIGN: what compaction costs), which is the operator's doing, not the bridge's.
  */
-import type { Etcd3 } from 'etcd3';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { ConsecutiveBreaker, circuitBreaker, handleWhen } from 'cockatiel';
+import { Etcd3, isRecoverableError } from 'etcd3';
 import type { EmbeddedEtcd } from '../../bridge/etcd/embedded-etcd.js';
 import { keyspaceFor } from '../../bridge/keyspace.js';
 import type { BridgeProcess, ExitStatus } from '../helpers/bridge-process.js';
-import { currentRevision } from '../helpers/etcd.js';
+import { currentRevision, testClientOptions } from '../helpers/etcd.js';
 import type { EtcdCluster } from '../helpers/etcd-cluster.js';
 import type { TcpProxy } from '../helpers/tcp-proxy.js';
 import { seededRandom } from '../helpers/workload.js';
 import type { FenceWindow } from './check.js';
 import { type BridgeSupervisor, HUNG_AFTER_MS } from './cluster.js';
 import { sleep } from './writer.js';
+
+const run = promisify(execFile);
 
 /** The faults of a single-member soak (the default). */
 export const SINGLE_FAULT_KINDS = [
@@ -50,7 +63,12 @@ export const SINGLE_FAULT_KINDS = [
   'cut-reset',
   'cut-blackhole',
   'sigstop',
+  'nospace',
 ] as const;
+/** The kinds before nospace (what the 20 s soak of `npm test` draws from). */
+export const CLASSIC_FAULT_KINDS = SINGLE_FAULT_KINDS.filter((kind) => kind !== 'nospace');
+/** Where the nospace fault's filler goes: under no route's prefix, outside the bridge's keyspace. */
+export const FILLER_PREFIX = '/soak-filler/';
 /** Faults only a cluster can have. */
 export const CLUSTER_FAULT_KINDS = ['member-kill', 'member-cutoff', 'leader-move'] as const;
 export const FAULT_KINDS = [...SINGLE_FAULT_KINDS, ...CLUSTER_FAULT_KINDS] as const;
@@ -60,7 +78,7 @@ export interface PlannedFault {
   readonly kind: FaultKind;
   /** Wait before it. */
   readonly gapMs: number;
-  /** sigkill: respawn delay; etcd-restart, member-kill: time down; cut-*, member-cutoff: time cut; sigstop: time frozen. */
+  /** sigkill: respawn delay; etcd-restart, member-kill: time down; cut-*, member-cutoff: time cut; sigstop: time frozen; nospace: alarm held. */
   readonly durationMs: number;
   /** member-kill, member-cutoff: in [0, 1), which member (the raft leader when below 0.5, else another). */
   readonly pick: number;
@@ -79,6 +97,27 @@ export interface FaultRecord extends PlannedFault {
   /** sigstop: the fencing window and how the deposed bridge ended. */
   window?: FenceWindow;
   deposedExit?: ExitStatus | 'still running';
+  /** nospace: what happened, step by step. */
+  nospace?: NospaceRecord;
+}
+
+export interface NospaceRecord {
+  /** etcd's db size (the largest member's) when the fault began, and after the defragmentation. */
+  dbSizeBefore: number;
+  dbSizeAfter?: number;
+  /** Filler puts acknowledged before etcd refused one for space. */
+  fillerPuts: number;
+  fillMs: number;
+  /** Whether the NOSPACE alarm was listed (`etcdctl alarm list`) before the operator's steps. */
+  alarmRaised: boolean;
+  compactRevision?: number;
+  /** ms from the start of the operator's steps (delete) to the disarm. */
+  repairMs?: number;
+  /** ms from the disarm until every route's checkpoint had passed the compaction revision (undefined: not within 60 s). */
+  caughtUpMs?: number;
+  /** Lines "commits paused" / "commits resumed" logged by running bridges during the fault. */
+  pausedLogged: number;
+  resumedLogged: number;
 }
 
 /** Endless plan: rounds in which every kind comes once, in a shuffled order. */
@@ -102,6 +141,7 @@ export function* faultPlan(seed: number, kinds: readonly FaultKind[], leaseTtlSe
         'member-kill': () => between(500, 5_000),
         'member-cutoff': () => between(3_000, 20_000),
         'leader-move': () => 0,
+        nospace: () => between(2_000, 6_000),
       };
       const durationMs = durations[kind]();
       const fault: PlannedFault = { kind, gapMs, durationMs, pick: random() };
@@ -125,6 +165,10 @@ export interface InjectorDeps {
   group: string;
   leaseTtlSeconds: number;
   startedAt: number;
+  /** nospace: etcd's --quota-backend-bytes (the fault is skipped without one). */
+  quotaBackendBytes?: number;
+  /** nospace: called with the revision about to be compacted, before compacting (read the history up to it). */
+  beforeCompact?(revision: number): Promise<void>;
   log(line: string): void;
 }
 
@@ -209,6 +253,8 @@ export class FaultInjector {
       }
       case 'sigstop':
         return this.sigstop(fault);
+      case 'nospace':
+        return this.nospace(fault);
       case 'member-kill':
       case 'member-cutoff':
       case 'leader-move':
@@ -247,6 +293,96 @@ export class FaultInjector {
     } finally {
       this.deps.onVictim?.(undefined);
     }
+  }
+
+  /** etcd out of space: fill until the alarm, hold, then delete, compact, defragment, disarm. */
+  private async nospace(fault: FaultRecord): Promise<void> {
+    const { etcd, quotaBackendBytes, supervisor } = this.deps;
+    if (!quotaBackendBytes) return this.skip(fault, 'etcd runs without --quota-backend-bytes');
+    const endpoints = etcd.map((member) => member.clientUrl);
+    const logged = () => {
+      let paused = 0;
+      let resumed = 0;
+      for (const bridge of supervisor.alive()) {
+        paused += bridge.linesMatching(/"message":"commits paused: etcd refuses writes"/).length;
+        resumed += bridge.linesMatching(/"message":"commits resumed/).length;
+      }
+      return { paused, resumed };
+    };
+    const linesBefore = logged();
+    const record: NospaceRecord = {
+      dbSizeBefore: await dbSize(endpoints),
+      fillerPuts: 0,
+      fillMs: 0,
+      alarmRaised: false,
+      pausedLogged: 0,
+      resumedLogged: 0,
+    };
+    fault.nospace = record;
+    // Its own client: refusals must not open the breaker of a client anyone else uses.
+    const filler = new Etcd3(
+      testClientOptions(endpoints[0]!, {
+        hosts: endpoints,
+        // No breaker to speak of: refusals for space would open etcd3's default one, and then the delete fails.
+        faultHandling: {
+          host: () =>
+            circuitBreaker(handleWhen(isRecoverableError), {
+              halfOpenAfter: 100,
+              breaker: new ConsecutiveBreaker(1_000),
+            }),
+        },
+      }),
+    );
+    try {
+      const fillStart = Date.now();
+      record.fillerPuts = await fillUntilNoSpace(filler, quotaBackendBytes);
+      record.fillMs = Date.now() - fillStart;
+      record.alarmRaised = /NOSPACE/.test(await etcdctl(endpoints, 'alarm', 'list'));
+      await sleep(fault.durationMs);
+
+      // The operator's steps (each retried: a member may be busy defragmenting; etcd must not stay full).
+      const repairStart = Date.now();
+      const deleted = await retried(() => filler.delete().prefix(FILLER_PREFIX).exec());
+      const revision = Number(deleted!.header.revision);
+      record.compactRevision = revision;
+      await this.deps.beforeCompact?.(revision);
+      await retried(
+        () => etcdctl(endpoints, 'compact', String(revision), '--physical'),
+        /required revision has been compacted/,
+      );
+      for (const endpoint of endpoints)
+        await retried(() => etcdctl([endpoint], 'defrag', '--command-timeout=60s'));
+      await retried(() => etcdctl(endpoints, 'alarm', 'disarm'));
+      const disarmedAt = Date.now();
+      record.repairMs = disarmedAt - repairStart;
+      record.dbSizeAfter = await dbSize(endpoints);
+      if (await this.checkpointsPast(filler, revision, 60_000)) record.caughtUpMs = Date.now() - disarmedAt;
+    } finally {
+      filler.close();
+      const linesAfter = logged();
+      record.pausedLogged = Math.max(0, linesAfter.paused - linesBefore.paused);
+      record.resumedLogged = Math.max(0, linesAfter.resumed - linesBefore.resumed);
+      const mb = (bytes: number | undefined) =>
+        bytes === undefined ? '?' : `${(bytes / 1048576).toFixed(1)} MiB`;
+      fault.note = `db ${mb(record.dbSizeBefore)} -> full after ${record.fillerPuts} filler puts in ${record.fillMs} ms${record.alarmRaised ? ' (alarm NOSPACE)' : ' (NO alarm listed)'}; repaired in ${record.repairMs ?? '?'} ms (compact @${record.compactRevision ?? '?'}, db ${mb(record.dbSizeAfter)}); routes past it ${record.caughtUpMs === undefined ? 'NOT within 60 s' : `${record.caughtUpMs} ms after the disarm`}; "commits paused" logged ${record.pausedLogged}x, "resumed" ${record.resumedLogged}x`;
+    }
+  }
+
+  /** Waits until every route checkpoint of the group is at least `revision` - 1 (resumes at or past it). */
+  private async checkpointsPast(client: Etcd3, revision: number, timeoutMs: number): Promise<boolean> {
+    const prefix = `${keyspaceFor(this.deps.group).root}checkpoint/`;
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      try {
+        const checkpoints = Object.values(await client.getAll().prefix(prefix).strings());
+        if (checkpoints.length > 0 && checkpoints.every((text) => Number(BigInt(text)) + 1 >= revision))
+          return true;
+      } catch {
+        // ask again
+      }
+      await sleep(200);
+    }
+    return false;
   }
 
   private skip(fault: FaultRecord, note: string): void {
@@ -336,6 +472,67 @@ export class FaultInjector {
     }
     return false;
   }
+}
+
+/** Runs `step` until it succeeds (an error matching `done` counts as success), 10 tries 0.5 s apart. */
+async function retried<T>(step: () => Promise<T>, done?: RegExp): Promise<T | undefined> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await step();
+    } catch (error) {
+      if (done?.test(String(error))) return undefined;
+      if (attempt >= 10) throw error;
+      await sleep(500);
+    }
+  }
+}
+
+/** Puts 1 MiB values under FILLER_PREFIX, two at a time, until etcd refuses one for space; returns the puts acknowledged. */
+async function fillUntilNoSpace(client: Etcd3, quotaBytes: number): Promise<number> {
+  const value = 'x'.repeat(1024 * 1024);
+  const limit = Math.ceil(quotaBytes / value.length) * 4 + 100;
+  let acknowledged = 0;
+  let next = 0;
+  let full = false;
+  const one = async (): Promise<void> => {
+    while (!full && next < limit) {
+      const key = `${FILLER_PREFIX}${String(next++).padStart(6, '0')}`;
+      try {
+        await client.put(key).value(value).exec();
+        acknowledged++;
+      } catch (error) {
+        if (/database space exceeded/.test(String(error))) {
+          full = true;
+          return;
+        }
+        await sleep(100); // something else (a busy member): the next key
+      }
+    }
+  };
+  await Promise.all([one(), one()]);
+  if (!full)
+    throw new Error(`etcd never ran out of space after ${limit} filler puts (quota ${quotaBytes} bytes)`);
+  return acknowledged;
+}
+
+/** The largest db size (bytes) of the members, from `etcdctl endpoint status`; 0 when unknown. */
+export async function dbSize(endpoints: readonly string[]): Promise<number> {
+  try {
+    const statuses = JSON.parse(await etcdctl(endpoints, 'endpoint', 'status', '-w', 'json')) as Array<{
+      Status?: { dbSize?: number };
+    }>;
+    return Math.max(0, ...statuses.map((s) => Number(s.Status?.dbSize ?? 0)));
+  } catch {
+    return 0;
+  }
+}
+
+async function etcdctl(endpoints: readonly string[], ...args: string[]): Promise<string> {
+  const { stdout } = await run('etcdctl', ['--endpoints', endpoints.join(','), ...args], {
+    env: { ...process.env, ETCDCTL_API: '3' },
+    timeout: 90_000,
+  });
+  return stdout;
 }
 
 /** Starts etcd again on its ports and data (a few tries: the port may linger for a moment). */

@@ -9,8 +9,15 @@ import { ConsecutiveBreaker, circuitBreaker, handleWhen } from 'cockatiel';
 import { Etcd3, isRecoverableError } from 'etcd3';
 import { requireLeader } from '../../bridge/etcd/client.js';
 import type { EmbeddedEtcd } from '../../bridge/etcd/embedded-etcd.js';
+import { keyspaceFor } from '../../bridge/keyspace.js';
 import { killAllBridgeProcesses } from '../helpers/bridge-process.js';
-import { type EtcdFixture, startEtcd, stopEtcd, testClientOptions } from '../helpers/etcd.js';
+import {
+  type EtcdFixture,
+  type HistoryEvent,
+  startEtcd,
+  stopEtcd,
+  testClientOptions,
+} from '../helpers/etcd.js';
 import { EtcdCluster } from '../helpers/etcd-cluster.js';
 import { TcpProxy } from '../helpers/tcp-proxy.js';
 import { checkPipeline, historyFrom, makeWorkload, waitForPipeline } from '../helpers/workload.js';
@@ -21,6 +28,7 @@ import {
   FaultInjector,
   type FaultKind,
   type FaultRecord,
+  FILLER_PREFIX,
   faultPlan,
   restartEtcd,
   SINGLE_FAULT_KINDS,
@@ -39,6 +47,11 @@ export interface SoakOptions {
   members: 1 | 3;
   leaseTtlSeconds: number;
   faults: readonly FaultKind[];
+  /**
+   * etcd's --quota-backend-bytes; default: NOSPACE_QUOTA_BYTES when the nospace fault is drawn, none
+   * (etcd's 2 GiB) otherwise.
+   */
+  quotaBackendBytes?: number;
   /** Upper bound of the drain after the last fault. */
   drainTimeoutMs: number;
   /** At the end, how long a bridge may take to exit after SIGTERM before it is SIGKILLed. */
@@ -61,6 +74,14 @@ export const DEFAULT_SOAK_OPTIONS: SoakOptions = {
 };
 
 export const SOAK_GROUP = 'soak';
+
+/**
+ * The quota the nospace fault fills. The soak writes ~9 MiB of etcd history a minute at 50 records/s
+ * (measured: docs/reliability.md, NOSPACE), and every nospace fault compacts it away, so what must
+ * fit below the quota is the history between two nospace faults (a few minutes at most with every
+ * kind in the round-robin); the filler then needs ~50 puts of 1 MiB.
+ */
+export const NOSPACE_QUOTA_BYTES = 64 * 1024 * 1024;
 
 export interface LagStats {
   /** Inputs that reached a state and whose lag could be bounded. */
@@ -97,6 +118,12 @@ export interface SoakReport {
   faultProblems: string[];
   fenceWindows: number;
   lag: LagStats;
+  /** Dead-letter entries whose error is etcd's pressure (RESOURCE_EXHAUSTED, space exceeded, too many requests): must be 0. */
+  pressureDeadLetters?: number;
+  /** Bridge exits the soak did not cause while a nospace fault ran: must be 0. */
+  nospaceExits?: number;
+  /** The largest db size seen at the start of a nospace fault (bytes), and the quota. */
+  dbSizeMax?: number;
   /** DESIGN §4 held: nothing lost, duplicated, out of order, wrongly made, committed by a deposed leader; drained. */
   invariantsHeld: boolean;
   /** Every bridge exited as `etcd-bridge start` promises: 3 once deposed, 0 on SIGTERM (none hung). */
@@ -127,8 +154,11 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     /** The member a fault disturbs now: the writers go through the others meanwhile. */
     let victim: number | undefined;
     let writer: () => Etcd3;
+    const quotaBackendBytes =
+      options.quotaBackendBytes ?? (options.faults.includes('nospace') ? NOSPACE_QUOTA_BYTES : undefined);
+    const quotaArgs = quotaBackendBytes ? [`--quota-backend-bytes=${quotaBackendBytes}`] : [];
     if (options.members === 3) {
-      cluster = await EtcdCluster.start();
+      cluster = await EtcdCluster.start({ extraArgs: quotaArgs });
       members = cluster.members.map((m) => m.etcd);
       // writerClients[i] reaches every member but i; the last one reaches all. All ask for a leader.
       for (const skipped of [...cluster.endpoints, '']) {
@@ -146,7 +176,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       client = writerClients.at(-1)!;
       writer = () => writerClients[victim ?? writerClients.length - 1]!;
     } else {
-      fixture = await startEtcd({ client: { faultHandling } });
+      fixture = await startEtcd({ client: { faultHandling }, extraArgs: quotaArgs });
       members = [fixture.etcd];
       client = fixture.client;
       writer = () => client;
@@ -176,6 +206,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       seed: options.seed,
     });
     const clock = new RevisionClock();
+    // The history is read as the soak goes when a nospace fault compacts it (and at the end).
+    const recorder = new HistoryRecorder(members[0]!.clientUrl);
     ticker = new ClockTicker(writer, clock);
     ticker.start();
     const stream = new RecordStream(writer, records, clock, { perSecond: options.rate, endsAt });
@@ -193,6 +225,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
         group: SOAK_GROUP,
         leaseTtlSeconds: options.leaseTtlSeconds,
         startedAt,
+        ...(quotaBackendBytes ? { quotaBackendBytes } : {}),
+        beforeCompact: (revision) => recorder.readTo(revision),
         log: (line) => log(`${seconds(Date.now() - startedAt)} ${line}`),
       },
       faultPlan(options.seed, options.faults, options.leaseTtlSeconds),
@@ -236,31 +270,38 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
 
     // Judge etcd's history.
     const checkStart = Date.now();
-    const reader = new Etcd3({
-      ...testClientOptions(members[0]!.clientUrl),
-      grpcOptions: { 'grpc.max_receive_message_length': 1024 * 1024 * 1024 },
-    });
     let check: SoakCheck;
     let judgeProblems: string[];
     let historyEvents: number;
+    let pressureDeadLetters = 0;
     try {
-      const events = await historyFrom(reader, 1, 30 * 60_000);
+      await recorder.readTo(0);
+      const events = recorder.events;
       historyEvents = events.length;
       log(`${seconds(Date.now() - startedAt)} history: ${events.length} events; checking`);
       check = checkSoak(events, { group: SOAK_GROUP, fenceWindows: injector.windows });
       judgeProblems = checkPipeline(events, { group: SOAK_GROUP }).problems;
+      const dlq = keyspaceFor(SOAK_GROUP).dlqPrefix();
+      pressureDeadLetters = events.filter(
+        (e) => e.type === 'put' && e.key.startsWith(dlq) && PRESSURE.test(e.value),
+      ).length;
     } finally {
-      reader.close();
+      recorder.close();
     }
     const checkMs = Date.now() - checkStart;
 
+    const nospaceFaults = injector.faults.filter((f) => f.kind === 'nospace' && f.injected);
+    const nospaceExits = supervisor.exits.filter(
+      (e) => !e.injected && nospaceFaults.some((f) => e.atMs >= f.startMs && e.atMs <= f.endMs),
+    ).length;
+    const dbSizeMax = Math.max(0, ...nospaceFaults.map((f) => f.nospace?.dbSizeBefore ?? 0));
     const lag = lagStats(check, stream.sentAt, clock, injector.faults, startedAt);
     const faultCounts = Object.fromEntries(FAULT_KINDS.map((kind) => [kind, 0])) as Record<FaultKind, number>;
     for (const fault of injector.faults) if (fault.injected) faultCounts[fault.kind]++;
     const { chains: _chains, ...checkCounts } = check;
     const { log: _log, ...reportedOptions } = options;
     return {
-      options: reportedOptions,
+      options: { ...reportedOptions, ...(quotaBackendBytes ? { quotaBackendBytes } : {}) },
       timings: { soakMs, drainMs, checkMs, totalMs: Date.now() - startedAt },
       drained: drain.done,
       written: stream.stats.written,
@@ -278,12 +319,17 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       faultProblems: injector.problems,
       fenceWindows: injector.windows.length,
       lag,
+      pressureDeadLetters,
+      nospaceExits,
+      dbSizeMax,
       ...verdicts({
         check: checkCounts,
         judgeProblems,
         drained: drain.done,
         faultProblems: injector.problems,
         exits: supervisor.exits,
+        pressureDeadLetters,
+        nospaceExits,
       }),
     };
   } finally {
@@ -298,11 +344,19 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
 
 /** The verdicts of a report (derived, so that a saved report can be judged again). */
 export function verdicts(
-  report: Pick<SoakReport, 'check' | 'judgeProblems' | 'drained' | 'faultProblems' | 'exits'>,
+  report: Pick<
+    SoakReport,
+    'check' | 'judgeProblems' | 'drained' | 'faultProblems' | 'exits' | 'pressureDeadLetters' | 'nospaceExits'
+  >,
 ): Pick<SoakReport, 'invariantsHeld' | 'exitsAsPromised' | 'passed'> {
-  const invariantsHeld = passed(report.check) && report.judgeProblems.length === 0 && report.drained;
+  const invariantsHeld =
+    passed(report.check) &&
+    report.judgeProblems.length === 0 &&
+    report.drained &&
+    !report.pressureDeadLetters;
   const exitsAsPromised =
     report.faultProblems.length === 0 &&
+    !report.nospaceExits &&
     report.exits.every((e) => !e.hung && (!e.atEnd || e.status.code === 0));
   return { invariantsHeld, exitsAsPromised, passed: invariantsHeld && exitsAsPromised };
 }
@@ -347,6 +401,39 @@ function lagStats(
   lags.sort((a, b) => a - b);
   const quantile = (q: number) => lags[Math.min(lags.length - 1, Math.floor(q * lags.length))] ?? 0;
   return { samples: lags.length, maxMs, p99Ms: quantile(0.99), p50Ms: quantile(0.5), maxAtMs, byFault };
+}
+
+/** A dead letter's error when etcd was under pressure rather than the record at fault. */
+const PRESSURE = /RESOURCE_EXHAUSTED|database space exceeded|too many requests/i;
+
+/**
+ * etcd's history from revision 1, read in pieces: a nospace fault compacts it, so the part up to the
+ * compaction is read before (readTo), the rest at the end. Filler events are dropped (1 MiB each).
+ */
+class HistoryRecorder {
+  readonly events: HistoryEvent[] = [];
+  private next = 1;
+  private readonly client: Etcd3;
+
+  constructor(url: string) {
+    this.client = new Etcd3({
+      ...testClientOptions(url),
+      grpcOptions: { 'grpc.max_receive_message_length': 1024 * 1024 * 1024 },
+    });
+  }
+
+  /** Reads on from where it stopped to (at least) `revision`; 0: to the current revision. */
+  async readTo(revision: number): Promise<void> {
+    if (revision !== 0 && revision < this.next) return;
+    const events = await historyFrom(this.client, this.next, 30 * 60_000);
+    for (const event of events) if (!event.key.startsWith(FILLER_PREFIX)) this.events.push(event);
+    const last = events.at(-1)?.modRevision;
+    if (last !== undefined) this.next = last + 1;
+  }
+
+  close(): void {
+    this.client.close();
+  }
 }
 
 function seconds(ms: number): string {

@@ -7,12 +7,19 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { killAllBridgeProcesses } from '../helpers/bridge-process.js';
 import { FAULT_KINDS, type FaultKind } from './faults.js';
-import { DEFAULT_SOAK_OPTIONS, runSoak, type SoakOptions, type SoakReport, verdicts } from './run.js';
+import {
+  DEFAULT_SOAK_OPTIONS,
+  NOSPACE_QUOTA_BYTES,
+  runSoak,
+  type SoakOptions,
+  type SoakReport,
+  verdicts,
+} from './run.js';
 import { formatReport } from './table.js';
 
 const USAGE = `usage: npm run soak -- [--minutes N] [--seed S] [--rate R] [--keys K] [--bridges 1|2] [--members 1|3]
                        [--lease-ttl SECONDS] [--faults ${FAULT_KINDS.join(',')}]
-                       [--drain-timeout SECONDS] [--json FILE]
+                       [--quota-mb MIB] [--drain-timeout SECONDS] [--json FILE]
        npm run soak -- --render FILE
 
   --minutes        minutes of records and faults (default ${DEFAULT_SOAK_OPTIONS.minutes}); the drain comes on top
@@ -22,7 +29,9 @@ const USAGE = `usage: npm run soak -- [--minutes N] [--seed S] [--rate R] [--key
   --bridges        bridge processes in the group (default ${DEFAULT_SOAK_OPTIONS.bridges})
   --members        etcd members: 1, or 3 (a cluster on loopback; adds member-kill, member-cutoff, leader-move)
   --lease-ttl      the bridges' leaseTtlSeconds (default ${DEFAULT_SOAK_OPTIONS.leaseTtlSeconds})
-  --faults         fault kinds to inject (default: all a single member can have, or all with --members 3)
+  --faults         fault kinds to inject (default: all a single member can have, or all with --members 3);
+                   a kind named twice is drawn twice as often
+  --quota-mb       etcd's --quota-backend-bytes in MiB (default ${NOSPACE_QUOTA_BYTES / 1048576} with the nospace fault, none without)
   --drain-timeout  how long the pipeline may take to drain after the faults (default ${DEFAULT_SOAK_OPTIONS.drainTimeoutMs / 1000})
   --json           also write the whole report as JSON to FILE
   --render         print the tables of a report saved with --json (no soak)`;
@@ -71,6 +80,9 @@ function parseSoakArgs(args: string[]): {
       members,
       leaseTtlSeconds: number('lease-ttl', values['lease-ttl'], DEFAULT_SOAK_OPTIONS.leaseTtlSeconds, 2),
       faults,
+      ...(values['quota-mb'] !== undefined
+        ? { quotaBackendBytes: number('quota-mb', values['quota-mb'], 0, 1) * 1048576 }
+        : {}),
       drainTimeoutMs:
         number('drain-timeout', values['drain-timeout'], DEFAULT_SOAK_OPTIONS.drainTimeoutMs / 1000, 1) *
         1000,
@@ -96,6 +108,7 @@ function parse(args: string[]) {
       'lease-ttl': { type: 'string' },
       faults: { type: 'string' },
       'drain-timeout': { type: 'string' },
+      'quota-mb': { type: 'string' },
       json: { type: 'string' },
       render: { type: 'string' },
       help: { type: 'boolean' },

@@ -11,13 +11,15 @@ const FAULT_LABELS: Record<FaultKind, string> = {
   'member-kill': 'etcd member SIGKILL + restart',
   'member-cutoff': 'etcd member cut off from its peers',
   'leader-move': 'raft leader moved (etcdctl move-leader)',
+  nospace: 'etcd out of space (NOSPACE alarm), then compact + defrag + disarm',
 };
 
 export function formatReport(report: SoakReport): string {
   const { options, check, lag } = report;
   const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
   const rows: Array<[string, string | number]> = [['records (heat stack revisions)', check.records]];
-  for (const kind of options.faults) rows.push([`faults: ${FAULT_LABELS[kind]}`, report.faultCounts[kind]]);
+  for (const kind of new Set(options.faults))
+    rows.push([`faults: ${FAULT_LABELS[kind]}`, report.faultCounts[kind]]);
   rows.push(
     ['lost', check.lost],
     ['duplicated', check.duplicated],
@@ -65,6 +67,19 @@ export function formatReport(report: SoakReport): string {
       ['wrong content', check.wrongContent],
       ['unfinished keys after the drain', check.unfinished],
       ['dead-lettered', check.deadLettered],
+      ...(options.faults.includes('nospace')
+        ? ([
+            [
+              'dead-lettered for etcd pressure (RESOURCE_EXHAUSTED) / bridge exits during NOSPACE',
+              `${report.pressureDeadLetters ?? '?'} / ${report.nospaceExits ?? '?'}`,
+            ],
+            ['NOSPACE faults: db size at start (max) / quota', nospaceSizes(report)],
+            [
+              'NOSPACE faults: fill / repair (delete, compact, defrag, disarm) / routes past the compaction',
+              nospaceTimes(report),
+            ],
+          ] as Array<[string, string]>)
+        : []),
       ['fencing windows checked', report.fenceWindows],
       ['problems found by checkPipeline (second judge)', report.judgeProblems.length],
       ['faults planned but not injected (no leader)', report.faultsSkipped],
@@ -118,6 +133,33 @@ export function formatReport(report: SoakReport): string {
         ]
       : []),
   ].join('\n');
+}
+
+function nospaceSizes(report: SoakReport): string {
+  const mb = (bytes: number) => `${(bytes / 1048576).toFixed(1)} MiB`;
+  const quota = report.options.quotaBackendBytes;
+  // How fast the soak's own data grew between two nospace faults (the first compacted it all).
+  const faults = report.faults.filter((f) => f.kind === 'nospace' && f.injected && f.nospace);
+  let growth = 0;
+  for (let i = 1; i < faults.length; i++) {
+    const before = faults[i]!;
+    const after = faults[i - 1]!;
+    const minutes = (before.startMs - after.endMs) / 60_000;
+    if (after.nospace?.dbSizeAfter !== undefined && minutes > 0)
+      growth = Math.max(growth, (before.nospace!.dbSizeBefore - after.nospace.dbSizeAfter) / minutes);
+  }
+  return `${mb(report.dbSizeMax ?? 0)} / ${quota ? mb(quota) : 'none'}${growth > 0 ? ` (own data grew ≤ ${mb(growth)}/min between two)` : ''}`;
+}
+
+function nospaceTimes(report: SoakReport): string {
+  const faults = report.faults.filter((f) => f.kind === 'nospace' && f.injected && f.nospace);
+  if (faults.length === 0) return 'none injected';
+  const max = (values: Array<number | undefined>) =>
+    values.some((v) => v === undefined)
+      ? 'not all'
+      : `≤ ${(Math.max(...(values as number[])) / 1000).toFixed(1)} s`;
+  const alarms = faults.filter((f) => f.nospace?.alarmRaised).length;
+  return `${max(faults.map((f) => f.nospace?.fillMs))} / ${max(faults.map((f) => f.nospace?.repairMs))} / ${max(faults.map((f) => f.nospace?.caughtUpMs))} (alarm listed ${alarms} of ${faults.length} times)`;
 }
 
 function pass(ok: boolean): string {
