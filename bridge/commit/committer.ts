@@ -70,6 +70,7 @@ export class Committer {
   private readonly maxOps: number;
   private readonly pressure: CommitPressure;
   private readonly backoff: Backoff;
+  private committedRevision = 0n;
   /** The last checkpoint flush was refused for pressure: checkpoints wait too. */
   private checkpointsHeld = false;
 
@@ -92,6 +93,15 @@ export class Committer {
    */
   get paused(): PressureEpisode | undefined {
     return this.pendingCount > 0 || this.checkpointsHeld ? this.pressure.current : undefined;
+  }
+
+  /**
+   * The revision of the last transaction this committer committed (0 before the first): every
+   * write of this bridge's records, and (it commits only once elected) every write of a bridge
+   * that led before it, is at or below it.
+   */
+  get lastRevision(): bigint {
+    return this.committedRevision;
   }
 
   /** The last checkpoint committed per route. */
@@ -133,6 +143,7 @@ export class Committer {
         failure: [],
       });
       if (!result.succeeded) this.leadershipLost();
+      this.committed(result.header.revision);
       for (const [route, revision] of ops.revisions) this.checkpoints.set(route, revision);
       this.pressure.accepted();
     } catch (error) {
@@ -285,6 +296,7 @@ export class Committer {
       this.stats.transactions++;
       this.stats.records += batch.length;
       for (const [route, revision] of checkpoint.revisions) this.checkpoints.set(route, revision);
+      this.committed(result.header.revision);
       for (const p of batch) p.resolve('committed');
       return;
     }
@@ -326,6 +338,11 @@ export class Committer {
       revisions.push([route, candidate]);
     }
     return { puts, revisions };
+  }
+
+  private committed(revision: string): void {
+    const at = BigInt(revision);
+    if (at > this.committedRevision) this.committedRevision = at;
   }
 
   private leadershipLost(): never {

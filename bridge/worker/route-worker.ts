@@ -310,7 +310,8 @@ export class RouteWorker {
     const results = await runBatch(items, {
       route: this.route.name,
       functionName: this.route.function,
-      readSnapshot: (keys) => readSnapshot(this.deps.client, keys, this.deps.maxTxnOps),
+      readSnapshot: (keys) =>
+        readSnapshot(this.deps.client, keys, this.deps.maxTxnOps, this.snapshotRevision(items)),
       invoke: (functionName, request) => this.deps.invoker.invoke(functionName, request),
       markerKey: (item) => this.markerKey(item),
       readKeys: (item) => this.reads.keysFor(item.key),
@@ -327,6 +328,29 @@ export class RouteWorker {
       });
     this.readFailures = readFailed ? this.readFailures + 1 : 0;
     await Promise.all(results.map(({ item, result }) => this.handle(item, result)));
+  }
+
+  /**
+   * The revision a batch may read at without a quorum round trip (`readSnapshot`'s `atLeast`), or
+   * undefined for a linearizable read. A snapshot at R differs from one at processing time only
+   * by writes after R, so R must cover every write the batch must see:
+   * - its records' own revisions, and with them every write that came before them (a writer that
+   *   wrote a config and then a heat stack wrote the config at a lower revision);
+   * - every write of this bridge, the applied markers above all (a key's previous record
+   *   committed before this one was taken): the committer's last revision. Before this bridge has
+   *   committed anything, a bridge that led before it may have written markers above the records'
+   *   revisions (its commits precede this bridge's election, not its first records), so the first
+   *   batches read linearizably; every commit of this bridge comes after its election, so after
+   *   every commit of the bridges before it.
+   * What R leaves out was written concurrently with the records, unseen by the bridge: as
+   * arbitrary as what a read at processing time happens to include. A stale marker all the same
+   * would fail its compare at commit, which reads it again (the safety net stays).
+   */
+  private snapshotRevision(items: readonly WorkItem[]): bigint | undefined {
+    let revision = this.deps.committer.lastRevision;
+    if (!revision) return undefined;
+    for (const item of items) if (item.revision > revision) revision = item.revision;
+    return revision;
   }
 
   /** Settle the record's step result and act on the outcome, until the record is done or waits. */
