@@ -138,14 +138,15 @@ export function formatReport(report: SoakReport): string {
 function nospaceSizes(report: SoakReport): string {
   const mb = (bytes: number) => `${(bytes / 1048576).toFixed(1)} MiB`;
   const quota = report.options.quotaBackendBytes;
-  // How fast the soak's own data grew between two nospace faults (the first compacted it all).
+  // How fast the soak's own data grew between two nospace faults at least 30 s apart (the first
+  // compacted it all; over a shorter gap the catch-up after the disarm dominates).
   const faults = report.faults.filter((f) => f.kind === 'nospace' && f.injected && f.nospace);
   let growth = 0;
   for (let i = 1; i < faults.length; i++) {
     const before = faults[i]!;
     const after = faults[i - 1]!;
     const minutes = (before.startMs - after.endMs) / 60_000;
-    if (after.nospace?.dbSizeAfter !== undefined && minutes > 0)
+    if (after.nospace?.dbSizeAfter !== undefined && minutes >= 0.5)
       growth = Math.max(growth, (before.nospace!.dbSizeBefore - after.nospace.dbSizeAfter) / minutes);
   }
   return `${mb(report.dbSizeMax ?? 0)} / ${quota ? mb(quota) : 'none'}${growth > 0 ? ` (own data grew ≤ ${mb(growth)}/min between two)` : ''}`;
