@@ -281,10 +281,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       log(`${seconds(Date.now() - startedAt)} history: ${events.length} events; checking`);
       check = checkSoak(events, { group: SOAK_GROUP, fenceWindows: injector.windows });
       judgeProblems = checkPipeline(events, { group: SOAK_GROUP }).problems;
-      const dlq = keyspaceFor(SOAK_GROUP).dlqPrefix();
-      pressureDeadLetters = events.filter(
-        (e) => e.type === 'put' && e.key.startsWith(dlq) && PRESSURE.test(e.value),
-      ).length;
+      pressureDeadLetters = countPressureDeadLetters(events, SOAK_GROUP);
     } finally {
       recorder.close();
     }
@@ -405,6 +402,12 @@ function lagStats(
 
 /** A dead letter's error when etcd was under pressure rather than the record at fault. */
 const PRESSURE = /RESOURCE_EXHAUSTED|database space exceeded|too many requests/i;
+
+/** Dead-letter puts of the group whose entry names etcd's pressure as the error (DESIGN invariant 9: must be 0). */
+export function countPressureDeadLetters(events: readonly HistoryEvent[], group: string): number {
+  const dlq = keyspaceFor(group).dlqPrefix();
+  return events.filter((e) => e.type === 'put' && e.key.startsWith(dlq) && PRESSURE.test(e.value)).length;
+}
 
 /**
  * etcd's history from revision 1, read in pieces: a nospace fault compacts it, so the part up to the
