@@ -25,6 +25,7 @@ import type { Etcd3, IWatchResponse } from 'etcd3';
 import { closeStream, type StreamSource, streamsOf, type WatchStream } from '../etcd/endpoint-streams.js';
 import { prefixRangeEnd } from '../etcd/ops.js';
 import { Backoff } from '../failure/backoff.js';
+import type { Classification } from '../failure/classify.js';
 
 export interface SourceEvent {
   readonly type: 'put' | 'delete';
@@ -48,6 +49,10 @@ export interface PrefixWatchListener {
   /** The start revision was compacted away: the watch has stopped; the owner must resync. */
   onCompacted(compactRevision: bigint): void;
   onStateChange?(state: WatchState, error?: unknown): void;
+  /** A stream failure, classified (failure/classify.ts), before the reconnect it leads to. */
+  onFailure?(classification: Classification): void;
+  /** A stream failure retrying cannot fix (verdict `fatal`): the watch has stopped for good. */
+  onFatal?(error: unknown): void;
 }
 
 export interface PrefixWatchTiming {

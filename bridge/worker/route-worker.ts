@@ -91,6 +91,10 @@ export class RouteWorker {
             error: errorMessage(error),
           });
       },
+      // The watch classifies its own stream failures: retryable ones it counts here and reconnects;
+      // a fatal one (credentials, permission) stops it, and the route stops the bridge.
+      onFailure: (classification) => this.failures.count(classification),
+      onFatal: (error) => this.fatal(failureOf(error)),
     });
   }
 
