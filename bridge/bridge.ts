@@ -84,7 +84,7 @@ export class Bridge implements StatusSource {
       leadership,
       (route) => keyspace.checkpoint(route),
       (route, finishing) => workers.get(route)?.checkpointFor(finishing),
-      { log: (level, message, fields) => logger.log(level, message, fields) },
+      { log: (level, message, fields) => logger.log(level, message, fields), maxOps: config.etcd.maxTxnOps },
     );
     const bridge = new Bridge(
       config,
@@ -139,6 +139,7 @@ export class Bridge implements StatusSource {
       deadLetters: this.deadLetters,
       bridgeId: this.bridgeId,
       maxInFlight: this.config.maxInFlight,
+      maxTxnOps: this.config.etcd.maxTxnOps,
       observer: {
         log: (level, message, fields) => this.logger.log(level, message, fields),
         ...(options.invokeLatency ? { invokeLatency: options.invokeLatency } : {}),

@@ -30,6 +30,12 @@ const EtcdConfigSchema = z.strictObject({
    * this bounds them well inside a 10 s latency target, and is ~1000x a healthy etcd's latency.
    */
   callTimeoutMs: z.number().int().min(100).max(300_000).default(5_000),
+  /**
+   * etcd's `--max-txn-ops` (operations and compares one transaction may hold; etcd's default is
+   * 128). The committer packs up to this many into one commit and the snapshot reads chunk by it;
+   * raise both together: fewer, larger commits mean fewer fsyncs (+15-20% measured at 512).
+   */
+  maxTxnOps: z.number().int().min(16).max(1_000_000).default(128),
 });
 
 export const BridgeConfigSchema = z

@@ -9,6 +9,12 @@ describe('bridge configuration', () => {
     expect(config.routes.map((r) => r.name)).toEqual(['heat-stacks', 'job-state']);
     expect(config.invoke.mode).toBe('inprocess');
     expect(config.deadLetter.sink).toBe('etcd');
+    expect(config.etcd.maxTxnOps).toBe(128);
+  });
+
+  it("takes etcd's --max-txn-ops and names it when it is out of range", () => {
+    expect(parseBridgeConfig({ etcd: { maxTxnOps: 512 } }).etcd.maxTxnOps).toBe(512);
+    expect(() => parseBridgeConfig({ etcd: { maxTxnOps: 4 } }, 'b.json')).toThrow(/etcd\.maxTxnOps: /);
   });
 
   it('names every bad field', () => {
