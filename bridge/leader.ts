@@ -97,8 +97,11 @@ export class Leadership {
       // Wakes the campaign loop below on every change of the election prefix.
       let changed: () => void = () => {};
       const electionEvents: SourceEvent[] = [];
+      let refuse: (error: unknown) => void = () => {};
       const campaign = new Promise<never>((_, reject) => {
         interrupt = (reason) => reject(new CampaignInterruptedError(`campaign ended: ${reason}`));
+        // An error retrying cannot fix ends the campaign as itself (acquireLeadership stops on it).
+        refuse = reject;
       });
       campaign.catch(() => undefined);
       watch = new PrefixWatch(client, electionPrefix, {
@@ -116,6 +119,13 @@ export class Leadership {
           watch?.start(compactRevision);
           if (leadership) leadership.checkKey();
           else changed();
+        },
+        // The election prefix can no longer be watched (permission revoked, credentials refused):
+        // nobody can tell this bridge it lost, so it must not go on as leader.
+        onFatal: (error) => {
+          if (leadership)
+            interrupt(`election watch stopped: ${error instanceof Error ? error.message : String(error)}`);
+          else refuse(error);
         },
       });
       watch.start(BigInt(createRevision) + 1n);
@@ -162,6 +172,11 @@ export class Leadership {
   /** The endpoint the lease keep-alive goes through now. */
   get keepAliveEndpoint(): string {
     return this.keeper.endpoint;
+  }
+
+  /** Keep-alive stream failures since elected (each moved the keep-alive to the next endpoint). */
+  get keepAliveFailovers(): number {
+    return this.keeper.failovers;
   }
 
   /** The compare every commit carries. */

@@ -60,11 +60,22 @@ export interface StreamSource {
   next(index: number): number;
   watch(index: number): Promise<WatchStream>;
   leaseKeepAlive(index: number): Promise<KeepAliveStream>;
+  /**
+   * etcd refused the token a stream on `index` was opened with (expired: simple tokens live
+   * --auth-token-ttl, 5 min by default; or the user's password changed): the next stream logs in
+   * again. etcd3 does this itself for unary calls only.
+   */
+  invalidateAuth?(index: number): void;
 }
 
 interface StreamMethods {
   watch(metadata: unknown, options: object): WatchStream;
   leaseKeepAlive(metadata: unknown, options: object): KeepAliveStream;
+}
+
+/** etcd3's pool keeps its login in a private `authenticator` (what its own `exec` resets). */
+interface PoolWithAuthenticator {
+  readonly authenticator?: { invalidateMetadata(): void };
 }
 
 interface CloneableMetadata {
@@ -127,6 +138,11 @@ export class EndpointStreams implements StreamSource {
 
   leaseKeepAlive(index: number): Promise<KeepAliveStream> {
     return this.open(index, 'Lease', (client, metadata) => client.leaseKeepAlive(metadata, {}));
+  }
+
+  invalidateAuth(index: number): void {
+    const pool = this.pools[index % this.pools.length] as unknown as PoolWithAuthenticator | undefined;
+    pool?.authenticator?.invalidateMetadata();
   }
 
   close(): void {

@@ -16,7 +16,8 @@
  * The lease is given up only on evidence: etcd answers with TTL 0 (expired or revoked), or no
  * keep-alive has been acknowledged for `presumeLostAfterMs` (default 2 × TTL) through any endpoint.
  */
-import { Backoff } from '../failure/backoff.js';
+import { castGrpcError, EtcdInvalidAuthTokenError } from 'etcd3';
+import { BACKOFF, Backoff } from '../failure/backoff.js';
 import { closeStream, type KeepAliveStream, type StreamSource } from './endpoint-streams.js';
 
 export interface LeaseKeeperTiming {
@@ -51,8 +52,9 @@ export class LeaseKeeper {
   private lastAnswerAt = Date.now();
   private consecutiveFailures = 0;
   /** The bridge's one backoff, for the pause after every endpoint has failed in a row. */
-  private readonly backoff = new Backoff({ initialDelayMs: 50, maxDelayMs: 500 });
+  private readonly backoff = new Backoff(BACKOFF.leaseFailover);
   private endpointIndex: number;
+  /** Keep-alive stream failures (error, end, no answer in time), each followed by a move to the next endpoint. */
   failovers = 0;
 
   constructor(
@@ -116,7 +118,11 @@ export class LeaseKeeper {
       this.backoff.reset();
     });
     stream.on('error', (error) => {
-      if (generation === this.generation) this.failed(message(error));
+      if (generation !== this.generation) return;
+      // A token etcd no longer knows: the next stream on this endpoint logs in again.
+      if (castGrpcError(error) instanceof EtcdInvalidAuthTokenError)
+        this.streams.invalidateAuth?.(this.endpointIndex);
+      this.failed(message(error));
     });
     stream.on('end', () => {
       if (generation === this.generation) this.failed('keep-alive stream ended');

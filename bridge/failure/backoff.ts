@@ -75,6 +75,13 @@ export const BACKOFF = {
    * breaker to let calls through again (it opens for 200 ms after three failures in a row).
    */
   redrive: { initialDelayMs: 250, maxDelayMs: 2_000 },
+  /** A watch stream that broke (on the next endpoint): short, so a route resumes quickly. */
+  watch: { initialDelayMs: 50, maxDelayMs: 2_000 },
+  /**
+   * The lease keep-alive, after every endpoint has failed in a row (one failure moves to the next
+   * endpoint at once). Capped far below any TTL: the lease must be renewed within it.
+   */
+  leaseFailover: { initialDelayMs: 50, maxDelayMs: 500 },
 } as const satisfies Record<string, BackoffOptions>;
 
 /** Waits `ms`, or less if `signal` aborts first (a stopping bridge does not sit out a backoff). */

@@ -27,6 +27,7 @@ import { isBrokenCircuitError } from 'cockatiel';
 import {
   ClientClosedError,
   EtcdAuthenticationFailedError,
+  EtcdInvalidAuthTokenError,
   EtcdLeaseInvalidError,
   EtcdPermissionDeniedError,
   EtcdRoleNotGrantedError,
@@ -64,6 +65,11 @@ export const FAILURE_REASONS = {
   'etcd-request-too-large': 'terminal',
   /** etcd refuses the request itself otherwise (too many operations, a duplicate key). */
   'etcd-request-rejected': 'terminal',
+  /**
+   * etcd no longer knows the auth token (simple tokens expire after --auth-token-ttl; a password
+   * change drops them): log in again and retry. A password that no longer works is `etcd-auth`.
+   */
+  'etcd-auth-token-expired': 'retry',
   /** Wrong etcd user, password or permissions: nothing can succeed until the config changes. */
   'etcd-auth': 'fatal',
   'leadership-lost': 'fatal',
@@ -162,6 +168,7 @@ function classifyEtcdError(error: unknown): Classification | undefined {
       /request is too large/.test(error.message) ? 'etcd-request-too-large' : 'etcd-request-rejected',
     );
   }
+  if (error instanceof EtcdInvalidAuthTokenError) return classified('etcd-auth-token-expired');
   if (
     error instanceof EtcdAuthenticationFailedError ||
     error instanceof EtcdPermissionDeniedError ||

@@ -20,12 +20,27 @@
  * silent (a blackhole) is found by asking etcd for a progress notification whenever the stream has
  * been quiet for a while: no answer in time counts as a break. After any break the watch reconnects
  * to the NEXT endpoint, not the same one.
+ *
+ * Every break is classified (failure/classify.ts) after etcd3 has typed it (`castGrpcError` for a
+ * stream error, `castGrpcErrorMessage` for a cancel, whose reason etcd sends as text: etcd 3.4 says
+ * "rpc error: code = PermissionDenied desc = etcdserver: permission denied" when the user may not
+ * read the prefix). A break retrying can fix (unavailable, no leader, silence) is counted and
+ * reconnected; a fatal one (permission denied, authentication failed) stops the watch for good and
+ * is handed to `onFatal`: reconnecting with the same credentials would be refused forever. etcd
+ * checks permission when a watch is created, not on a watch already open, so a revoked permission
+ * shows at the next (re)connect. An expired auth token is not fatal: the next connect logs in again.
  */
-import type { Etcd3, IWatchResponse } from 'etcd3';
+import {
+  castGrpcError,
+  castGrpcErrorMessage,
+  type Etcd3,
+  EtcdInvalidAuthTokenError,
+  type IWatchResponse,
+} from 'etcd3';
 import { closeStream, type StreamSource, streamsOf, type WatchStream } from '../etcd/endpoint-streams.js';
 import { prefixRangeEnd } from '../etcd/ops.js';
-import { Backoff } from '../failure/backoff.js';
-import type { Classification } from '../failure/classify.js';
+import { BACKOFF, Backoff } from '../failure/backoff.js';
+import { type Classification, classified, classify } from '../failure/classify.js';
 
 export interface SourceEvent {
   readonly type: 'put' | 'delete';
@@ -42,6 +57,8 @@ export enum WatchState {
   Backoff = 'backoff',
   /** Stopped by the owner (back-pressure, compaction, shutdown); `start` resumes. */
   Stopped = 'stopped',
+  /** Stopped for good by a failure retrying cannot fix (see `onFatal`). */
+  Failed = 'failed',
 }
 
 export interface PrefixWatchListener {
@@ -69,8 +86,6 @@ const DEFAULT_TIMING: PrefixWatchTiming = {
   probeTimeoutMs: 3_000,
   createdTimeoutMs: 5_000,
 };
-const MIN_BACKOFF_MS = 50;
-const MAX_BACKOFF_MS = 2_000;
 
 export class PrefixWatch {
   private stateValue = WatchState.Idle;
@@ -80,7 +95,7 @@ export class PrefixWatch {
   private generation = 0;
   private stream: WatchStream | undefined;
   /** The bridge's one backoff (failure/backoff.ts): reset once a stream is confirmed. */
-  private readonly backoff = new Backoff({ initialDelayMs: MIN_BACKOFF_MS, maxDelayMs: MAX_BACKOFF_MS });
+  private readonly backoff = new Backoff(BACKOFF.watch);
   private reconnectTimer: NodeJS.Timeout | undefined;
   private createdTimer: NodeJS.Timeout | undefined;
   private livenessTimer: NodeJS.Timeout | undefined;
@@ -156,7 +171,8 @@ export class PrefixWatch {
     try {
       stream = await this.streams.watch(this.endpointIndex);
     } catch (error) {
-      if (generation === this.generation) this.broken(error);
+      // Opening needs a token first: a wrong password fails here (typed by etcd3's pool already).
+      if (generation === this.generation) this.broken(castGrpcError(asError(error)));
       return;
     }
     if (generation !== this.generation) {
@@ -171,17 +187,22 @@ export class PrefixWatch {
       this.onResponse(res);
     });
     stream.on('error', (error) => {
-      if (generation === this.generation) this.broken(error);
+      // grpc-js gives a plain Error with the status code: etcd3 types it by message and code.
+      if (generation === this.generation) this.broken(castGrpcError(error));
     });
     stream.on('end', () => {
-      if (generation === this.generation) this.broken(new Error('watch stream ended'));
+      if (generation === this.generation)
+        this.broken(new Error('watch stream ended'), classified('etcd-unavailable'));
     });
     // A stream that never confirms the watch (etcd restarting, a half-open connection) must not
     // hold the route forever: without a `created` answer in time, it counts as broken.
     const { createdTimeoutMs } = this.timing;
     this.createdTimer = setTimeout(() => {
       if (generation === this.generation && this.stateValue !== WatchState.Watching) {
-        this.broken(new Error(`no answer to the watch request within ${createdTimeoutMs} ms`));
+        this.broken(
+          new Error(`no answer to the watch request within ${createdTimeoutMs} ms`),
+          classified('etcd-unavailable'),
+        );
       }
     }, createdTimeoutMs);
     stream.write({
@@ -203,7 +224,16 @@ export class PrefixWatch {
       return;
     }
     if (res.canceled) {
-      this.broken(new Error(`watch canceled by etcd: ${res.cancel_reason || 'no reason given'}`));
+      // etcd3 maps the reason's text ("etcdserver: permission denied", ...) to its error class;
+      // a reason it does not know (no leader, the member stopping) is etcd's state, not ours.
+      const error = castGrpcErrorMessage(
+        `watch on ${this.prefix} canceled by etcd: ${res.cancel_reason || 'no reason given'}`,
+      );
+      const classification = classify(error);
+      this.broken(
+        error,
+        classification.reason === 'unknown' ? classified('etcd-unavailable') : classification,
+      );
       return;
     }
     if (res.created) {
@@ -257,7 +287,10 @@ export class PrefixWatch {
         const now = Date.now();
         if (this.probeSentAt !== undefined) {
           if (now - this.probeSentAt >= probeTimeoutMs)
-            this.broken(new Error(`no answer to a progress request within ${probeTimeoutMs} ms`));
+            this.broken(
+              new Error(`no answer to a progress request within ${probeTimeoutMs} ms`),
+              classified('etcd-unavailable'),
+            );
           return;
         }
         if (now - this.lastHeardAt >= probeAfterMs) {
@@ -270,16 +303,26 @@ export class PrefixWatch {
     this.livenessTimer.unref();
   }
 
-  private broken(cause: unknown): void {
+  private broken(cause: unknown, classification: Classification = classify(cause)): void {
     const failed = this.streams.describe(this.endpointIndex);
+    const index = this.endpointIndex;
     this.stopStream();
-    this.reconnects++;
-    // The member may be the trouble (no leader, gone, silent): go on with the next one.
-    this.endpointIndex = this.streams.next(this.endpointIndex);
+    this.listener.onFailure?.(classification);
     const error =
       this.streams.size > 1
         ? new Error(`${failed}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause })
         : cause;
+    if (classification.verdict === 'fatal') {
+      // Same credentials, same answer: stop rather than reconnect forever.
+      this.setState(WatchState.Failed, error);
+      this.listener.onFatal?.(cause);
+      return;
+    }
+    // A token etcd no longer knows (expired, the user's password changed): log in again next time.
+    if (cause instanceof EtcdInvalidAuthTokenError) this.streams.invalidateAuth?.(index);
+    this.reconnects++;
+    // The member may be the trouble (no leader, gone, silent): go on with the next one.
+    this.endpointIndex = this.streams.next(this.endpointIndex);
     this.setState(WatchState.Backoff, error);
     const generation = this.generation;
     const delay = this.backoff.next();
@@ -293,4 +336,8 @@ export class PrefixWatch {
     this.stateValue = state;
     this.listener.onStateChange?.(state, error);
   }
+}
+
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
 }

@@ -1,6 +1,7 @@
 import { ResourceNotFoundException, TooManyRequestsException } from '@aws-sdk/client-lambda';
 import { BrokenCircuitError } from 'cockatiel';
 import {
+  castGrpcErrorMessage,
   EtcdPermissionDeniedError,
   GRPCDeadlineExceededError,
   GRPCInvalidArgumentError,
@@ -61,6 +62,16 @@ describe('classify: etcd', () => {
       verdict: 'fatal',
       reason: 'etcd-auth',
     });
+  });
+
+  it('an expired auth token is retried (log in again); a refused password stops', () => {
+    expect(classify(castGrpcErrorMessage('etcdserver: invalid auth token'))).toEqual({
+      verdict: 'retry',
+      reason: 'etcd-auth-token-expired',
+    });
+    expect(
+      classify(castGrpcErrorMessage('etcdserver: authentication failed, invalid user ID or password')),
+    ).toEqual({ verdict: 'fatal', reason: 'etcd-auth' });
   });
 });
 

@@ -5,10 +5,11 @@
  * that finds a silent stream.
  */
 import { EventEmitter } from 'node:events';
-import type { IWatchRequest, IWatchResponse } from 'etcd3';
+import { EtcdPermissionDeniedError, type IWatchRequest, type IWatchResponse } from 'etcd3';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { KeepAliveStream, StreamSource, WatchStream } from '../../../../bridge/etcd/endpoint-streams.js';
-import { PrefixWatch, type SourceEvent } from '../../../../bridge/source/prefix-watch.js';
+import type { Classification } from '../../../../bridge/failure/classify.js';
+import { PrefixWatch, type SourceEvent, WatchState } from '../../../../bridge/source/prefix-watch.js';
 
 class FakeStream extends EventEmitter {
   readonly writes: IWatchRequest[] = [];
@@ -49,6 +50,8 @@ class FakeStream extends EventEmitter {
 
 class FakeSource implements StreamSource {
   readonly streams: FakeStream[] = [];
+  /** Endpoints whose login was dropped (`invalidateAuth`). */
+  readonly loggedOut: number[] = [];
 
   constructor(readonly size: number) {}
 
@@ -68,6 +71,10 @@ class FakeSource implements StreamSource {
 
   leaseKeepAlive(): Promise<KeepAliveStream> {
     return Promise.reject(new Error('not used'));
+  }
+
+  invalidateAuth(index: number): void {
+    this.loggedOut.push(index);
   }
 
   get last(): FakeStream {
@@ -106,6 +113,8 @@ afterEach(() => {
 function watching(source: FakeSource, timing = {}) {
   const delivered: SourceEvent[][] = [];
   const errors: unknown[] = [];
+  const failures: Classification[] = [];
+  const fatal: unknown[] = [];
   const watch = new PrefixWatch(
     source,
     '/p/',
@@ -115,11 +124,13 @@ function watching(source: FakeSource, timing = {}) {
       onStateChange: (_, error) => {
         if (error !== undefined) errors.push(error);
       },
+      onFailure: (classification) => failures.push(classification),
+      onFatal: (error) => fatal.push(error),
     },
     timing,
   );
   watches.push(watch);
-  return { watch, delivered, errors };
+  return { watch, delivered, errors, failures, fatal };
 }
 
 describe('PrefixWatch: fragments', () => {
@@ -234,5 +245,98 @@ describe('PrefixWatch: a member that is no use is left', () => {
     clearInterval(answer);
     expect(watch.reconnects).toBe(0);
     expect(source.streams).toHaveLength(1);
+  });
+});
+
+/** A gRPC status error as grpc-js emits it: a plain Error with the code on it. */
+function grpcError(code: number, details: string): Error {
+  return Object.assign(new Error(`${code} ${details}`), { code, details });
+}
+
+describe('PrefixWatch: failures are classified', () => {
+  it('a cancel for permission (the text etcd 3.4 sends) stops the watch for good and calls onFatal', async () => {
+    // Prepare
+    const source = new FakeSource(2);
+    const { watch, failures, fatal } = watching(source);
+    watch.start(1n);
+    await until(() => source.streams.length === 1);
+
+    // Act
+    source.last.respond({
+      created: true,
+      canceled: true,
+      cancel_reason: 'rpc error: code = PermissionDenied desc = etcdserver: permission denied',
+    });
+    await until(() => fatal.length === 1);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+
+    // Assess: no reconnect, the error typed by etcd3, the prefix named.
+    expect(source.streams).toHaveLength(1);
+    expect(watch.state).toBe(WatchState.Failed);
+    expect(watch.reconnects).toBe(0);
+    expect(failures).toEqual([{ verdict: 'fatal', reason: 'etcd-auth' }]);
+    expect(fatal[0]).toBeInstanceOf(EtcdPermissionDeniedError);
+    expect(String(fatal[0])).toContain('watch on /p/ canceled by etcd');
+    expect(String(fatal[0])).toContain('permission denied');
+  });
+
+  it('a stream error with gRPC code PERMISSION_DENIED or a refused password is fatal too', async () => {
+    for (const error of [
+      grpcError(7, 'PERMISSION_DENIED: etcdserver: permission denied'),
+      grpcError(3, 'INVALID_ARGUMENT: etcdserver: authentication failed, invalid user ID or password'),
+    ]) {
+      const source = new FakeSource(1);
+      const { watch, fatal, failures } = watching(source);
+      watch.start(1n);
+      await until(() => source.streams.length === 1);
+      source.last.emit('error', error);
+      await until(() => fatal.length === 1);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(source.streams).toHaveLength(1);
+      expect(failures).toEqual([{ verdict: 'fatal', reason: 'etcd-auth' }]);
+    }
+  });
+
+  it('"no leader", unavailable and silence are counted and reconnected, never fatal', async () => {
+    // Prepare
+    const source = new FakeSource(2);
+    const { watch, failures, fatal } = watching(source, { createdTimeoutMs: 50 });
+    watch.start(1n);
+    await until(() => source.streams.length === 1);
+
+    // Act
+    source.last.respond({ created: true });
+    source.last.respond({ canceled: true, cancel_reason: 'etcdserver: no leader' });
+    await until(() => source.streams.length === 2);
+    source.last.emit('error', grpcError(14, 'UNAVAILABLE: etcdserver: no leader'));
+    await until(() => source.streams.length === 3);
+    // The third stream never confirms its watch.
+    await until(() => source.streams.length === 4);
+
+    // Assess
+    expect(fatal).toEqual([]);
+    expect(failures.slice(0, 3)).toEqual([
+      { verdict: 'retry', reason: 'etcd-unavailable' },
+      { verdict: 'retry', reason: 'etcd-unavailable' },
+      { verdict: 'retry', reason: 'etcd-unavailable' },
+    ]);
+    expect(watch.reconnects).toBeGreaterThanOrEqual(3);
+  });
+
+  it('an expired token is retried, and the endpoint logs in again before the next stream', async () => {
+    const source = new FakeSource(2);
+    const { watch, failures, fatal } = watching(source);
+    watch.start(1n);
+    await until(() => source.streams.length === 1);
+    const first = source.last.endpoint;
+    source.last.respond({
+      created: true,
+      canceled: true,
+      cancel_reason: 'rpc error: code = Unauthenticated desc = etcdserver: invalid auth token',
+    });
+    await until(() => source.streams.length === 2);
+    expect(fatal).toEqual([]);
+    expect(failures).toEqual([{ verdict: 'retry', reason: 'etcd-auth-token-expired' }]);
+    expect(source.loggedOut).toEqual([first]);
   });
 });
