@@ -1,12 +1,16 @@
 /**
- * Phase 6: the bridge as it runs in production — its own process, `etcd-bridge start` — draining a
+ * Phase 9: the bridge as it runs in production — its own process, `etcd-bridge start` — draining a
  * backlog written before it started, while its memory is sampled from /proc/<pid>/status (VmRSS
  * every 50 ms; VmHWM, the kernel's own high-water mark, at the end). Reported in MB (10^6 bytes).
+ *
+ * The child runs on the bench's own Node (process.execPath: `PATH=<node 24>/bin:$PATH npm run bench`
+ * measures Node 24) with the bridge's shipped heap settings on every Node: see `backlogChildEnv`.
  */
 import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { Etcd3 } from 'etcd3';
+import { BRIDGE_ENV, bridgeNodeOptions } from '../bin/v8-flags.js';
 import { EmbeddedEtcd } from '../bridge/etcd/embedded-etcd.js';
 import { headRevision } from '../bridge/etcd/head.js';
 import { type CpuShare, startCpuMeter } from './cpu.js';
@@ -22,6 +26,11 @@ export interface BacklogOptions {
   readonly keys: number;
   /** Extra etcd flags (see BenchOptions.etcdArgs). */
   readonly etcdArgs?: readonly string[];
+  /**
+   * The child's V8 flags (NODE_OPTIONS) instead of the bridge's own, to measure other settings;
+   * given flags win over the bin's (bin/v8-flags.js), the ones not given are still added.
+   */
+  readonly nodeOptions?: string;
   /** Write a V8 CPU profile of the child into this directory (`node --cpu-prof`). */
   readonly cpuProfDir?: string;
   readonly onProgress?: (phase: 'writing' | 'draining', done: number, total: number) => void;
@@ -38,6 +47,8 @@ export interface BacklogResult {
   readonly command: string;
   /** CPU over the drain: `child` is the bridge, `self` the bench's watch. */
   readonly cpu: CpuShare | undefined;
+  /** The bridge process's CPU time (user + system) per event, µs: less disturbed by load than the rate. */
+  readonly cpuPerEventUs: number | undefined;
 }
 
 /** VmRSS and VmHWM of a process, in kB; undefined once it is gone. */
@@ -46,6 +57,32 @@ export function parseProcStatus(text: string): { rssKb: number; hwmKb: number } 
   const hwm = /^VmHWM:\s+(\d+) kB/m.exec(text);
   if (!rss?.[1] || !hwm?.[1]) return undefined;
   return { rssKb: Number(rss[1]), hwmKb: Number(hwm[1]) };
+}
+
+/**
+ * The child's environment, so it runs with what ships. Where Node can re-execute itself
+ * (process.execve, Node >= 22.15) the bin adds the heap flags and MALLOC_ARENA_MAX itself; an older
+ * Node (20) runs as started, so the bench gives them the way docs/deploy.md tells a Node 20 user
+ * to: NODE_OPTIONS and MALLOC_ARENA_MAX. `nodeOptions` replaces the flags (the variable stays);
+ * a MALLOC_ARENA_MAX already in `env` wins.
+ */
+export function backlogChildEnv(
+  env: NodeJS.ProcessEnv,
+  options: { readonly canReexecute: boolean; readonly nodeOptions?: string | undefined },
+): Record<string, string | undefined> {
+  const out: Record<string, string | undefined> = { ...env, LOG_LEVEL: 'warn' };
+  const flags = options.nodeOptions ?? (options.canReexecute ? undefined : bridgeNodeOptions());
+  if (flags !== undefined) out.NODE_OPTIONS = [env.NODE_OPTIONS, flags].filter(Boolean).join(' ');
+  if (!options.canReexecute) out.MALLOC_ARENA_MAX ??= BRIDGE_ENV.MALLOC_ARENA_MAX;
+  return out;
+}
+
+/** `NAME=value …` of the variables the bench set for the child, for the report's command line. */
+function envPrefix(childEnv: Record<string, string | undefined>, env: NodeJS.ProcessEnv): string {
+  return ['NODE_OPTIONS', 'MALLOC_ARENA_MAX']
+    .filter((name) => childEnv[name] !== undefined && childEnv[name] !== env[name])
+    .map((name) => `${name}=${JSON.stringify(childEnv[name])} `)
+    .join('');
 }
 
 async function readStatus(pid: number): Promise<{ rssKb: number; hwmKb: number } | undefined> {
@@ -92,12 +129,16 @@ export async function measureBacklog(options: BacklogOptions): Promise<BacklogRe
           'bench-backlog-bridge.cpuprofile',
         ]
       : [];
-    const command = `node ${[...nodeArgs, ...args].join(' ')}`;
+    const childEnv = backlogChildEnv(process.env, {
+      canReexecute: typeof (process as { execve?: unknown }).execve === 'function',
+      nodeOptions: options.nodeOptions,
+    });
+    const command = `${envPrefix(childEnv, process.env)}node ${process.version} ${[...nodeArgs, ...args].join(' ')}`;
     const meter = startCpuMeter({ etcd: etcd.pid, child: () => child?.pid });
     const started = performance.now();
     child = spawn(process.execPath, [...nodeArgs, ...args], {
       stdio: ['ignore', 'ignore', 'pipe'],
-      env: { ...process.env, LOG_LEVEL: 'warn' },
+      env: childEnv,
     });
     const stderrTail: string[] = [];
     child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
@@ -146,6 +187,7 @@ export async function measureBacklog(options: BacklogOptions): Promise<BacklogRe
         eventsPerS: ratePerSecond(options.events, drainMs),
         command,
         cpu,
+        cpuPerEventUs: cpu ? (cpu.child * cpu.wallS * 1e6) / options.events : undefined,
       };
     } finally {
       clearInterval(sampler);

@@ -3,43 +3,48 @@
  * computed here and nowhere else), the table on screen, and the targets each figure is held to.
  */
 
-/** The raw figures of one bench run. */
+/**
+ * The raw figures of one bench run; a figure whose phase was not run (`--phases`) is left out.
+ */
 export interface BenchFigures {
-  readonly etcdCeilingPutsPerS: number;
-  readonly naiveEventsPerS: number;
-  readonly e2eEventsPerS: number;
-  readonly e2eHttpEventsPerS: number;
+  readonly etcdCeilingPutsPerS?: number;
+  readonly naiveEventsPerS?: number;
+  readonly e2eEventsPerS?: number;
+  readonly e2eHttpEventsPerS?: number;
   /** The HTTP path with a Lambda-like latency (20 ms) added to every invocation. */
-  readonly lambdaLikeEventsPerS: number;
+  readonly lambdaLikeEventsPerS?: number;
   /** The ideal client (the pipeline's etcd work alone, outputs precomputed), streamed. */
-  readonly idealEventsPerS: number;
+  readonly idealEventsPerS?: number;
   /** The ideal client's p99 at the latency phase's fixed load. */
-  readonly idealP99Ms: number;
-  readonly p50Ms: number;
-  readonly p95Ms: number;
-  readonly p99Ms: number;
+  readonly idealP99Ms?: number;
+  readonly p50Ms?: number;
+  readonly p95Ms?: number;
+  readonly p99Ms?: number;
   /** MB = 10^6 bytes. */
-  readonly peakRssMb: number;
+  readonly peakRssMb?: number;
 }
 
-/** The last stdout line with `--json`. Field order is fixed. */
+/**
+ * The last stdout line with `--json`. Field order is fixed; a field is null when a phase it comes
+ * from was not run (`--phases`).
+ */
 export interface BenchJson {
-  e2e_events_per_s: number;
-  e2e_http_events_per_s: number;
-  naive_events_per_s: number;
-  etcd_ceiling_puts_per_s: number;
-  ceiling_ratio: number;
-  speedup_vs_naive: number;
-  p50_ms: number;
-  p95_ms: number;
-  p99_ms: number;
-  peak_rss_mb: number;
-  ideal_events_per_s: number;
-  ideal_ratio: number;
-  ideal_p99_ms: number;
-  latency_ratio: number;
-  lambda_like_events_per_s: number;
-  lambda_like_ratio: number;
+  e2e_events_per_s: number | null;
+  e2e_http_events_per_s: number | null;
+  naive_events_per_s: number | null;
+  etcd_ceiling_puts_per_s: number | null;
+  ceiling_ratio: number | null;
+  speedup_vs_naive: number | null;
+  p50_ms: number | null;
+  p95_ms: number | null;
+  p99_ms: number | null;
+  peak_rss_mb: number | null;
+  ideal_events_per_s: number | null;
+  ideal_ratio: number | null;
+  ideal_p99_ms: number | null;
+  latency_ratio: number | null;
+  lambda_like_events_per_s: number | null;
+  lambda_like_ratio: number | null;
 }
 
 export const BENCH_JSON_FIELDS = [
@@ -64,10 +69,16 @@ export const BENCH_JSON_FIELDS = [
 /** Writes an event causes that count against etcd's ceiling: heat stack (1), job_state (2), state (3). */
 export const WRITES_PER_EVENT = 3;
 
-const round = (value: number, digits: number) => {
+/** `value` rounded to `digits` decimals; null when it was not measured. */
+const round = (value: number | undefined, digits: number): number | null => {
+  if (value === undefined) return null;
   const scale = 10 ** digits;
   return Math.round(value * scale) / scale;
 };
+
+/** a / b × factor, or undefined when either figure was not measured. */
+const ratio = (a: number | undefined, b: number | undefined, factor = 1): number | undefined =>
+  a === undefined || b === undefined ? undefined : (a * factor) / b;
 
 /**
  * ceiling_ratio = e2e × 3 / ceiling: the share of etcd's own batched-put ceiling the pipeline's
@@ -82,18 +93,18 @@ export function benchJson(f: BenchFigures): BenchJson {
     e2e_http_events_per_s: round(f.e2eHttpEventsPerS, 1),
     naive_events_per_s: round(f.naiveEventsPerS, 1),
     etcd_ceiling_puts_per_s: round(f.etcdCeilingPutsPerS, 1),
-    ceiling_ratio: round((f.e2eEventsPerS * WRITES_PER_EVENT) / f.etcdCeilingPutsPerS, 3),
-    speedup_vs_naive: round(f.e2eEventsPerS / f.naiveEventsPerS, 2),
+    ceiling_ratio: round(ratio(f.e2eEventsPerS, f.etcdCeilingPutsPerS, WRITES_PER_EVENT), 3),
+    speedup_vs_naive: round(ratio(f.e2eEventsPerS, f.naiveEventsPerS), 2),
     p50_ms: round(f.p50Ms, 2),
     p95_ms: round(f.p95Ms, 2),
     p99_ms: round(f.p99Ms, 2),
     peak_rss_mb: round(f.peakRssMb, 1),
     ideal_events_per_s: round(f.idealEventsPerS, 1),
-    ideal_ratio: round(f.e2eEventsPerS / f.idealEventsPerS, 3),
+    ideal_ratio: round(ratio(f.e2eEventsPerS, f.idealEventsPerS), 3),
     ideal_p99_ms: round(f.idealP99Ms, 2),
-    latency_ratio: round(f.p99Ms / f.idealP99Ms, 3),
+    latency_ratio: round(ratio(f.p99Ms, f.idealP99Ms), 3),
     lambda_like_events_per_s: round(f.lambdaLikeEventsPerS, 1),
-    lambda_like_ratio: round(f.lambdaLikeEventsPerS / f.e2eEventsPerS, 3),
+    lambda_like_ratio: round(ratio(f.lambdaLikeEventsPerS, f.e2eEventsPerS), 3),
   };
 }
 
@@ -110,50 +121,69 @@ export interface TargetCheck {
  * client reaches only a fraction of etcd's raw ceiling, so it is reported as a figure only.
  */
 export function checkTargets(json: BenchJson, rateLabel = '500 events/s'): TargetCheck[] {
-  const httpVsNaive = json.e2e_http_events_per_s / json.naive_events_per_s;
+  const httpVsNaive =
+    json.e2e_http_events_per_s === null || json.naive_events_per_s === null
+      ? null
+      : json.e2e_http_events_per_s / json.naive_events_per_s;
+  // A target whose figure was not measured (its phase not run) is left out.
+  const target = (
+    name: string,
+    wanted: string,
+    value: number | null,
+    show: (value: number) => string,
+    met: (value: number) => boolean,
+  ): TargetCheck[] =>
+    value === null ? [] : [{ name, target: wanted, actual: show(value), met: met(value) }];
   return [
-    {
-      name: 'vs ideal client',
-      target: '≥ 0.9',
-      actual: json.ideal_ratio.toFixed(3),
-      met: json.ideal_ratio >= 0.9,
-    },
-    {
-      name: `p99 vs ideal at ${rateLabel}`,
-      target: '≤ 0.6',
-      actual: json.latency_ratio.toFixed(3),
-      met: json.latency_ratio <= 0.6,
-    },
-    {
-      name: 'Lambda-like vs in-process',
-      target: '≥ 0.8',
-      actual: json.lambda_like_ratio.toFixed(3),
-      met: json.lambda_like_ratio >= 0.8,
-    },
-    {
-      name: 'speedup vs naive',
-      target: '≥ 10×',
-      actual: `${json.speedup_vs_naive.toFixed(1)}×`,
-      met: json.speedup_vs_naive >= 10,
-    },
-    {
-      name: 'HTTP path vs naive',
-      target: '≥ 3×',
-      actual: `${httpVsNaive.toFixed(1)}×`,
-      met: httpVsNaive >= 3,
-    },
-    {
-      name: `p99 at ${rateLabel}`,
-      target: '≤ 20 ms',
-      actual: `${json.p99_ms.toFixed(1)} ms`,
-      met: json.p99_ms <= 20,
-    },
-    {
-      name: 'peak RSS, backlog',
-      target: '≤ 150 MB',
-      actual: `${json.peak_rss_mb.toFixed(1)} MB`,
-      met: json.peak_rss_mb <= 150,
-    },
+    ...target(
+      'vs ideal client',
+      '≥ 0.9',
+      json.ideal_ratio,
+      (v) => v.toFixed(3),
+      (v) => v >= 0.9,
+    ),
+    ...target(
+      `p99 vs ideal at ${rateLabel}`,
+      '≤ 0.6',
+      json.latency_ratio,
+      (v) => v.toFixed(3),
+      (v) => v <= 0.6,
+    ),
+    ...target(
+      'Lambda-like vs in-process',
+      '≥ 0.8',
+      json.lambda_like_ratio,
+      (v) => v.toFixed(3),
+      (v) => v >= 0.8,
+    ),
+    ...target(
+      'speedup vs naive',
+      '≥ 10×',
+      json.speedup_vs_naive,
+      (v) => `${v.toFixed(1)}×`,
+      (v) => v >= 10,
+    ),
+    ...target(
+      'HTTP path vs naive',
+      '≥ 3×',
+      httpVsNaive,
+      (v) => `${v.toFixed(1)}×`,
+      (v) => v >= 3,
+    ),
+    ...target(
+      `p99 at ${rateLabel}`,
+      '≤ 20 ms',
+      json.p99_ms,
+      (v) => `${v.toFixed(1)} ms`,
+      (v) => v <= 20,
+    ),
+    ...target(
+      'peak RSS, backlog',
+      '≤ 150 MB',
+      json.peak_rss_mb,
+      (v) => `${v.toFixed(1)} MB`,
+      (v) => v <= 150,
+    ),
   ];
 }
 

@@ -12,6 +12,8 @@
  *   7. latency at a fixed offered load, this bridge in-process, open loop;
  *   8. the same load on the ideal client;
  *   9. peak RSS of `etcd-bridge start` in a child process draining a backlog written beforehand.
+ *
+ * `phases` runs a subset (`--phases backlog`), in this order whatever order it names them in.
  */
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -42,7 +44,23 @@ import {
 } from './profile.js';
 import { type LatencySummary, summarizeLatencies } from './stats.js';
 
+/** The phases by name, in the order they run (`--phases` takes these names). */
+export const BENCH_PHASES = [
+  'ceiling',
+  'ideal',
+  'naive',
+  'inprocess',
+  'http',
+  'lambda-like',
+  'latency',
+  'ideal-latency',
+  'backlog',
+] as const;
+export type BenchPhase = (typeof BENCH_PHASES)[number];
+
 export interface BenchOptions {
+  /** The phases to run (default: all nine). */
+  readonly phases: ReadonlySet<BenchPhase>;
   /** Events of the in-process and HTTP runs (default 20,000). */
   readonly events: number;
   /** Keys the events are spread over (default 1,000). */
@@ -60,6 +78,8 @@ export interface BenchOptions {
   readonly invokeDelayMs: number;
   /** Extra flags for every etcd the bench starts (none by default: etcd as shipped). */
   readonly etcdArgs: readonly string[];
+  /** The backlog child's V8 flags instead of the bridge's own (see BacklogOptions.nodeOptions). */
+  readonly bridgeNodeOptions?: string;
   /** Write CPU profiles here (an extra profiled in-process run; the backlog child under --cpu-prof). */
   readonly profileDir?: string;
   /** Before each phase, wait up to this many seconds for the machine's other processes to go quiet. */
@@ -68,6 +88,7 @@ export interface BenchOptions {
 }
 
 export const DEFAULT_BENCH_OPTIONS: BenchOptions = {
+  phases: new Set(BENCH_PHASES),
   events: 20_000,
   keys: 1_000,
   naiveEvents: 2_000,
@@ -94,18 +115,19 @@ export interface LatencyRun extends LatencyResult {
   readonly firstStage: LatencySummary | undefined;
 }
 
+/** Each phase's result; undefined when it was not run. */
 export interface BenchResult {
-  readonly ceiling: CeilingResult;
-  readonly ideal: PipelineRun;
-  readonly naive: PipelineRun;
-  readonly e2e: PipelineRun;
-  readonly http: PipelineRun;
+  readonly ceiling: CeilingResult | undefined;
+  readonly ideal: PipelineRun | undefined;
+  readonly naive: PipelineRun | undefined;
+  readonly e2e: PipelineRun | undefined;
+  readonly http: PipelineRun | undefined;
   /** Over HTTP with `invokeDelayMs` added to every invocation. */
-  readonly lambdaLike: PipelineRun;
-  readonly latency: LatencyRun;
+  readonly lambdaLike: PipelineRun | undefined;
+  readonly latency: LatencyRun | undefined;
   /** The ideal client at the same offered load. */
-  readonly idealLatency: LatencyRun;
-  readonly backlog: BacklogResult;
+  readonly idealLatency: LatencyRun | undefined;
+  readonly backlog: BacklogResult | undefined;
   readonly profiles: ReadonlyArray<{ title: string; path: string; summary: ProfileSummary }>;
 }
 
@@ -168,16 +190,19 @@ async function measuredRun(pipeline: Pipeline, measure: () => Promise<RunResult>
 
 export async function runBench(options: BenchOptions): Promise<BenchResult> {
   const progress = options.progress ?? noProgress;
+  /** Runs the phase if it was asked for: "n/9 label" on the progress bar. */
   const bar = async <T>(
+    phase: BenchPhase,
     label: string,
     body: (update: (done: number, total: number) => void) => Promise<T>,
-  ) => {
+  ): Promise<T | undefined> => {
+    if (!options.phases.has(phase)) return undefined;
     if (options.waitQuietS) await waitForQuiet(options.waitQuietS);
-    const b = progress(label);
+    const b = progress(`${BENCH_PHASES.indexOf(phase) + 1}/${BENCH_PHASES.length} ${label}`);
     return body((done, total) => b.update(done, total)).finally(() => b.done());
   };
 
-  const ceiling = await bar('1/9 etcd ceiling', async (update) => {
+  const ceiling = await bar('ceiling', 'etcd ceiling', async (update) => {
     const etcd = await EmbeddedEtcd.start({ extraArgs: [...options.etcdArgs] });
     const client = new Etcd3({ hosts: etcd.clientUrl });
     try {
@@ -194,7 +219,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
     }
   });
 
-  const ideal = await bar('2/9 ideal client', (update) =>
+  const ideal = await bar('ideal', 'ideal client', (update) =>
     withPipeline(
       'ideal',
       options.etcdArgs,
@@ -208,7 +233,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
     ),
   );
 
-  const naive = await bar('3/9 naive bridge', (update) =>
+  const naive = await bar('naive', 'naive bridge', (update) =>
     withPipeline('naive', options.etcdArgs, async (pipeline) => {
       await warmUp(pipeline, Math.min(200, options.naiveEvents), WARMUP_KEYS);
       return runWorkload(pipeline, { tag: 'naive', keys: options.keys }, options.naiveEvents, update);
@@ -216,7 +241,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
   );
 
   const profiles: Array<{ title: string; path: string; summary: ProfileSummary }> = [];
-  const e2e = await bar('4/9 bridge in-process', (update) =>
+  const e2e = await bar('inprocess', 'bridge in-process', (update) =>
     withPipeline('bridge-inprocess', options.etcdArgs, async (pipeline) => {
       await warmUp(pipeline, 1_000, WARMUP_KEYS);
       const run = await measuredRun(pipeline, () =>
@@ -256,9 +281,10 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
       },
       pipelineOptions,
     );
-  const http = await bar('5/9 bridge over HTTP', overHttp({}));
+  const http = await bar('http', 'bridge over HTTP', overHttp({}));
   const lambdaLike = await bar(
-    `6/9 bridge over HTTP, +${options.invokeDelayMs} ms an invoke`,
+    'lambda-like',
+    `bridge over HTTP, +${options.invokeDelayMs} ms an invoke`,
     overHttp({ invokeDelayMs: options.invokeDelayMs }),
   );
 
@@ -285,23 +311,25 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
         },
         pipelineOptions,
       );
-  const latency = await bar(`7/9 latency at ${options.rate}/s`, latencyOf('bridge-inprocess', {}));
+  const latency = await bar('latency', `latency at ${options.rate}/s`, latencyOf('bridge-inprocess', {}));
   const idealLatency = await bar(
-    `8/9 ideal client at ${options.rate}/s`,
+    'ideal-latency',
+    `ideal client at ${options.rate}/s`,
     latencyOf('ideal', { idealTransactions: options.idealTransactions }),
   );
 
-  const backlog = await bar('9/9 backlog, child bridge', async (update) => {
+  const backlog = await bar('backlog', 'backlog, child bridge', async (update) => {
     const result = await measureBacklog({
       events: options.backlogEvents,
       keys: options.keys,
       etcdArgs: options.etcdArgs,
+      ...(options.bridgeNodeOptions !== undefined ? { nodeOptions: options.bridgeNodeOptions } : {}),
       ...(options.profileDir ? { cpuProfDir: options.profileDir } : {}),
       onProgress: (_phase, done, total) => update(done, total),
     });
     return result;
   });
-  if (options.profileDir) {
+  if (options.profileDir && backlog) {
     const path = join(options.profileDir, 'bench-backlog-bridge.cpuprofile');
     const profile = JSON.parse(await readFile(path, 'utf8')) as CpuProfile;
     profiles.push({

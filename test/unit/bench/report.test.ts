@@ -149,3 +149,20 @@ describe('formatTable', () => {
     ]);
   });
 });
+
+describe('a run of some phases (--phases)', () => {
+  it('writes null for the figures and ratios of phases not run, and checks only the targets measured', () => {
+    const json = benchJson({ peakRssMb: 140.04 });
+    expect(Object.keys(json)).toEqual([...BENCH_JSON_FIELDS]);
+    expect(json.peak_rss_mb).toBe(140);
+    expect(Object.entries(json).filter(([, v]) => v !== null)).toEqual([['peak_rss_mb', 140]]);
+    expect(checkTargets(json).map((c) => [c.name, c.actual, c.met])).toEqual([
+      ['peak RSS, backlog', '140.0 MB', true],
+    ]);
+    const half = benchJson({ e2eEventsPerS: 4_000, idealEventsPerS: 4_400 });
+    expect(half.ideal_ratio).toBe(0.909);
+    expect(half.speedup_vs_naive).toBeNull();
+    expect(half.ceiling_ratio).toBeNull();
+    expect(checkTargets(half).map((c) => c.name)).toEqual(['vs ideal client']);
+  });
+});
