@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { BRIDGE_ENV, bridgeNodeOptions } from '../../../bin/v8-flags.js';
 import { backlogChildEnv } from '../../../bench/backlog.js';
+import { BRIDGE_ENV, bridgeNodeOptions } from '../../../bin/v8-flags.js';
 
 describe("the backlog child's environment: the bridge's shipped settings on every Node", () => {
   it('leaves the flags to the bin where it re-executes itself (Node >= 22.15)', () => {
