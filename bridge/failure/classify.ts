@@ -18,11 +18,6 @@
  *
  * Each classification has a `reason`: a short, fixed label for metrics and logs.
  */
-import {
-  ResourceNotFoundException,
-  ServiceException,
-  TooManyRequestsException,
-} from '@aws-sdk/client-lambda';
 import { isBrokenCircuitError } from 'cockatiel';
 import {
   ClientClosedError,
@@ -223,10 +218,11 @@ const AWS_NOT_READY = new Set([
 function classifyAwsError(error: unknown): Classification | undefined {
   if (!(error instanceof Error)) return undefined;
   const aws = error as Error & AwsErrorShape;
-  if (error instanceof TooManyRequestsException || aws.$retryable?.throttling)
+  // Lambda's exceptions by name, not by class: a bridge that invokes in-process never loads the SDK.
+  if (aws.name === 'TooManyRequestsException' || aws.$retryable?.throttling)
     return classified('aws-throttled');
-  if (error instanceof ResourceNotFoundException) return classified('function-not-found');
-  if (error instanceof ServiceException || AWS_NOT_READY.has(aws.name)) return classified('aws-unavailable');
+  if (aws.name === 'ResourceNotFoundException') return classified('function-not-found');
+  if (aws.name === 'ServiceException' || AWS_NOT_READY.has(aws.name)) return classified('aws-unavailable');
   if (aws.name === 'CredentialsProviderError') return classified('aws-credentials');
   if (aws.name === 'TimeoutError' || aws.name === 'AbortError') return classified('timeout');
   if (typeof aws.code === 'string' && /^(ECONN|ETIMEDOUT|EPIPE|EAI_AGAIN|ENOTFOUND|UND_ERR)/.test(aws.code)) {
