@@ -24,7 +24,7 @@ import { type BridgeLogger, silentLogger } from './log.js';
 import { firstRevision } from './start-position.js';
 import { lagRevisions } from './status/lag.js';
 import { StatusPublisher } from './status/publisher.js';
-import { type RouteProgress, type RouteStatus, statusKey } from './status/schema.js';
+import { type BridgeProgress, type RouteProgress, type RouteStatus, statusKey } from './status/schema.js';
 import type { StatusSource } from './status/source.js';
 import { RouteWorker } from './worker/route-worker.js';
 
@@ -234,6 +234,14 @@ export class Bridge implements StatusSource {
         return { ...progress, lagRevisions: lag.toString(), lagSeconds: worker.lagSeconds(now) };
       }),
     );
+  }
+
+  /** The leader's own counters, for status and /metrics. */
+  bridgeProgress(): BridgeProgress {
+    return {
+      leaseKeepAliveFailovers: this.leadership.keepAliveFailovers,
+      commitFailures: this.committer.failures.entries(),
+    };
   }
 
   isIdle(): boolean {
