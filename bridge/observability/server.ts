@@ -93,8 +93,19 @@ export async function startObservability(
     });
   }
   new Counter({
+    name: 'etcd_bridge_watch_reconnects_total',
+    help: "Reconnects of the route's watch after a break (each on the next endpoint)",
+    labelNames: ['route'],
+    registers: [registry],
+    async collect() {
+      const current = await routes();
+      this.reset();
+      for (const r of current) this.inc({ route: r.route }, r.watchReconnects);
+    },
+  });
+  new Counter({
     name: 'etcd_bridge_failures_total',
-    help: 'Failures of the route by classification: verdict retry / terminal / fatal, and reason',
+    help: 'Failures by classification (verdict retry / terminal / fatal, and reason): per route, and without a route the commit transactions (shared by the routes)',
     labelNames: ['route', 'verdict', 'reason'],
     registers: [registry],
     async collect() {
@@ -103,6 +114,18 @@ export async function startObservability(
       for (const r of current)
         for (const f of r.failures ?? [])
           this.inc({ route: r.route, verdict: f.verdict, reason: f.reason }, f.count);
+      for (const f of bridge?.bridgeProgress?.().commitFailures ?? [])
+        this.inc({ verdict: f.verdict, reason: f.reason }, f.count);
+    },
+  });
+  new Counter({
+    name: 'etcd_bridge_lease_keepalive_failovers_total',
+    help: "Failures of the leader lease's keep-alive stream, each followed by a move to the next endpoint",
+    registers: [registry],
+    collect() {
+      this.reset();
+      const progress = bridge?.bridgeProgress?.();
+      if (progress) this.inc(progress.leaseKeepAliveFailovers);
     },
   });
   new Gauge({

@@ -34,6 +34,7 @@ export async function collectStatus(
     publishedAt: new Date(now).toISOString(),
     headRevision: head.toString(),
     routes,
+    ...(source.bridgeProgress ? { bridge: source.bridgeProgress() } : {}),
   };
 }
 

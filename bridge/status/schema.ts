@@ -35,6 +35,11 @@ export const RouteStatsSchema = z.object({
 });
 export type RouteStatsSnapshot = z.infer<typeof RouteStatsSchema>;
 
+/** Failures by classification (bridge/failure/classify.ts), for etcd_bridge_failures_total. */
+export const FailureCountsSchema = z.array(
+  z.object({ verdict: z.string(), reason: z.string(), count: z.number() }),
+);
+
 /** What only the leader knows about a route, read without asking etcd. */
 export const RouteProgressSchema = z.looseObject({
   route: z.string(),
@@ -56,7 +61,7 @@ export const RouteProgressSchema = z.looseObject({
   /** Why the route's commits are paused (etcd out of space, too many requests); null while they flow. */
   commitsPaused: z.string().nullable().optional(),
   /** The route's failures by classification (bridge/failure/classify.ts), for etcd_bridge_failures_total. */
-  failures: z.array(z.object({ verdict: z.string(), reason: z.string(), count: z.number() })).optional(),
+  failures: FailureCountsSchema.optional(),
 });
 export type RouteProgress = z.infer<typeof RouteProgressSchema>;
 
@@ -72,6 +77,15 @@ export const RouteStatusSchema = RouteProgressSchema.extend({
 });
 export type RouteStatus = z.infer<typeof RouteStatusSchema>;
 
+/** What the leader counts for itself rather than per route, since it started leading. */
+export const BridgeProgressSchema = z.looseObject({
+  /** Keep-alive stream failures of the leader lease, each a move to the next endpoint. */
+  leaseKeepAliveFailovers: z.number().int().min(0),
+  /** The committer's failed transactions (they carry records of every route) by classification. */
+  commitFailures: FailureCountsSchema,
+});
+export type BridgeProgress = z.infer<typeof BridgeProgressSchema>;
+
 /** The document the leader keeps at `statusKey`. */
 export const PublishedStatusSchema = z.looseObject({
   bridgeId: z.string(),
@@ -79,5 +93,7 @@ export const PublishedStatusSchema = z.looseObject({
   publishedAt: z.string(),
   headRevision: revision,
   routes: z.array(RouteStatusSchema),
+  /** Optional: a leader from before it was published leaves it out. */
+  bridge: BridgeProgressSchema.optional(),
 });
 export type PublishedStatus = z.infer<typeof PublishedStatusSchema>;

@@ -3,7 +3,7 @@
  * publisher, /metrics and the replay's settle step depend on this interface only, never on the
  * bridge's route workers.
  */
-import type { RouteProgress, RouteStatus } from './schema.js';
+import type { BridgeProgress, RouteProgress, RouteStatus } from './schema.js';
 
 export interface StatusSource {
   readonly bridgeId: string;
@@ -16,4 +16,6 @@ export interface StatusSource {
   routeStatuses(now?: number): Promise<RouteStatus[]>;
   /** True when no route holds or processes anything and no commit is pending. */
   isIdle(): boolean;
+  /** The leader's own counters (lease keep-alive, commits), from memory. */
+  bridgeProgress?(): BridgeProgress;
 }

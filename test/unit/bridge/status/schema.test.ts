@@ -45,4 +45,25 @@ describe('the status schema', () => {
     const { lagRevisions: _lag, ...withoutLag } = route;
     expect(RouteStatusSchema.safeParse(withoutLag).success).toBe(false);
   });
+
+  it("reads the leader's own counters, and a status from a leader that did not publish them", () => {
+    const published = {
+      bridgeId: 'b',
+      group: 'g',
+      publishedAt: new Date(0).toISOString(),
+      headRevision: '50',
+      routes: [route],
+    };
+    const bridge = {
+      leaseKeepAliveFailovers: 2,
+      commitFailures: [{ verdict: 'retry', reason: 'etcd-unavailable', count: 3 }],
+    };
+
+    expect(PublishedStatusSchema.parse({ ...published, bridge }).bridge).toEqual(bridge);
+    expect(PublishedStatusSchema.parse(published).bridge).toBeUndefined();
+    expect(
+      PublishedStatusSchema.safeParse({ ...published, bridge: { ...bridge, leaseKeepAliveFailovers: -1 } })
+        .success,
+    ).toBe(false);
+  });
 });

@@ -1,0 +1,112 @@
+/**
+ * The /metrics text the status gives: the watch's reconnects per route, the lease keep-alive's
+ * failovers, and the failures by classification, per route and (without a route) the commit
+ * transactions'. A registry of its own per test (no HTTP listener: port 0).
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { silentLogger } from '../../../../bridge/log.js';
+import { type Observability, startObservability } from '../../../../bridge/observability/server.js';
+import type { BridgeProgress, RouteStatus } from '../../../../bridge/status/schema.js';
+import type { StatusSource } from '../../../../bridge/status/source.js';
+
+function routeStatus(route: string, overrides: Partial<RouteStatus> = {}): RouteStatus {
+  return {
+    route,
+    prefix: `/esi-worker/${route}/`,
+    function: route,
+    checkpoint: '10',
+    handledThrough: '10',
+    held: 0,
+    inFlightBatches: 0,
+    idle: true,
+    watch: 'watching',
+    watchReconnects: 0,
+    stats: {
+      received: 0,
+      committed: 0,
+      skipped: 0,
+      noop: 0,
+      retries: 0,
+      deadLettered: 0,
+      blocked: 0,
+      resyncs: 0,
+      batches: 0,
+      invokeErrors: 0,
+    },
+    lagRevisions: '0',
+    lagSeconds: 0,
+    ...overrides,
+  };
+}
+
+function source(routes: RouteStatus[], progress?: BridgeProgress): StatusSource {
+  return {
+    bridgeId: 'b1',
+    group: 'g',
+    fatal: undefined,
+    status: () => routes,
+    routeStatuses: async () => routes,
+    isIdle: () => true,
+    ...(progress ? { bridgeProgress: () => progress } : {}),
+  };
+}
+
+let observability: Observability | undefined;
+afterEach(async () => {
+  await observability?.close();
+  observability = undefined;
+});
+
+async function metricsOf(bridge: StatusSource): Promise<string[]> {
+  observability = await startObservability({ port: 0 }, silentLogger);
+  observability.attach(bridge);
+  return (await observability.registry.metrics()).split('\n');
+}
+
+describe('/metrics', () => {
+  it("counts each route's watch reconnects", async () => {
+    const lines = await metricsOf(
+      source([
+        routeStatus('heat-stacks', { watchReconnects: 3 }),
+        routeStatus('job-state', { watchReconnects: 0 }),
+      ]),
+    );
+
+    expect(lines).toContain('# TYPE etcd_bridge_watch_reconnects_total counter');
+    expect(lines).toContain('etcd_bridge_watch_reconnects_total{route="heat-stacks"} 3');
+    expect(lines).toContain('etcd_bridge_watch_reconnects_total{route="job-state"} 0');
+  });
+
+  it("counts the lease keep-alive's failovers and the commit transactions' failures (no route label)", async () => {
+    const lines = await metricsOf(
+      source(
+        [
+          routeStatus('heat-stacks', {
+            failures: [{ verdict: 'retry', reason: 'function-error', count: 2 }],
+          }),
+        ],
+        {
+          leaseKeepAliveFailovers: 4,
+          commitFailures: [
+            { verdict: 'retry', reason: 'etcd-unavailable', count: 5 },
+            { verdict: 'retry', reason: 'etcd-no-space', count: 1 },
+          ],
+        },
+      ),
+    );
+
+    expect(lines).toContain('etcd_bridge_lease_keepalive_failovers_total 4');
+    expect(lines).toContain(
+      'etcd_bridge_failures_total{route="heat-stacks",verdict="retry",reason="function-error"} 2',
+    );
+    expect(lines).toContain('etcd_bridge_failures_total{verdict="retry",reason="etcd-unavailable"} 5');
+    expect(lines).toContain('etcd_bridge_failures_total{verdict="retry",reason="etcd-no-space"} 1');
+  });
+
+  it('reads a source without the bridge-wide counters (0 failovers, route failures only)', async () => {
+    const lines = await metricsOf(source([routeStatus('job-state')]));
+
+    expect(lines).toContain('etcd_bridge_lease_keepalive_failovers_total 0');
+    expect(lines.filter((l) => l.startsWith('etcd_bridge_failures_total{'))).toEqual([]);
+  });
+});
