@@ -52,6 +52,8 @@ describe('/healthz and /metrics', () => {
     expect(metrics).toMatch(/etcd_bridge_invoke_duration_seconds_count\{route="heat-stacks"\} [1-9]/);
     expect(metrics).toMatch(/etcd_bridge_resyncs_total\{route="job-state"\} 0/);
     expect(metrics).toMatch(/etcd_bridge_leader 1/);
+    expect(metrics).toMatch(/etcd_bridge_watch_reconnects_total\{route="job-state"\} \d+/);
+    expect(metrics).toMatch(/etcd_bridge_lease_keepalive_failovers_total \d+/);
     expect((await fetch(`${observability.url}/nope`)).status).toBe(404);
   });
 
