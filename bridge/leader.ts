@@ -22,7 +22,7 @@ import { LeadershipLostError } from './errors.js';
 import { streamsOf } from './etcd/endpoint-streams.js';
 import { LeaseKeeper } from './etcd/lease-keeper.js';
 import { compare, prefixRangeEnd } from './etcd/ops.js';
-import { Backoff, sleep } from './failure/backoff.js';
+import { BACKOFF, Backoff, sleep } from './failure/backoff.js';
 import { classify } from './failure/classify.js';
 import { PrefixWatch, type SourceEvent } from './source/prefix-watch.js';
 
@@ -318,8 +318,8 @@ export async function acquireLeadership(
 ): Promise<Leadership> {
   const log: LeaderLog = options.log ?? (() => {});
   const backoff = new Backoff({
-    initialDelayMs: options.initialDelayMs ?? 200,
-    maxDelayMs: options.maxDelayMs ?? 5_000,
+    initialDelayMs: options.initialDelayMs ?? BACKOFF.campaign.initialDelayMs,
+    maxDelayMs: options.maxDelayMs ?? BACKOFF.campaign.maxDelayMs,
   });
   for (let attempt = 1; ; attempt++) {
     try {

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { BACKOFF, Backoff } from '../failure/backoff.js';
 import { findEtcdBinary } from './find-etcd.js';
 
 /**
@@ -187,6 +188,7 @@ export class EmbeddedEtcd {
           (busy === clientPort && options.clientPort === undefined) ||
           (busy === peerPort && options.peerPort === undefined);
         if (!pickedByUs || attempt >= START_ATTEMPTS) throw error;
+        // No pause (and so no backoff): new ports are picked, there is nothing to wait for.
         options.log?.(`etcd: port ${busy} was taken before etcd bound it; retrying with new ports`);
       }
     }
@@ -252,6 +254,7 @@ export class EmbeddedEtcd {
       throw new Error('restart(): the temp data dir was removed by stop(); use stop({ keepDataDir: true })');
     }
     await this.stop({ keepDataDir: true });
+    const backoff = new Backoff(BACKOFF.etcdRestart);
     for (let attempt = 1; ; attempt++) {
       try {
         return await this.launch();
@@ -260,7 +263,7 @@ export class EmbeddedEtcd {
         // The ports are fixed now, so the only remedy for a port still held by someone is to wait.
         if (!(error instanceof EtcdStartError && error.addressInUse) || attempt >= START_ATTEMPTS)
           throw error;
-        await sleep(200 * attempt);
+        await sleep(backoff.next());
       }
     }
   }
@@ -355,6 +358,7 @@ export class EmbeddedEtcd {
           ...this.tail,
         ]);
       }
+      // Polling for readiness, not a retry: etcd is starting, and says so within its start timeout.
       await sleep(25);
     }
     throw failed;

@@ -82,6 +82,10 @@ export const BACKOFF = {
    * endpoint at once). Capped far below any TTL: the lease must be renewed within it.
    */
   leaseFailover: { initialDelayMs: 50, maxDelayMs: 500 },
+  /** A campaign that ended before election (etcd unavailable, the lease lost meanwhile). */
+  campaign: { initialDelayMs: 200, maxDelayMs: 5_000 },
+  /** Restarting a local etcd on its fixed ports while another process still holds one. */
+  etcdRestart: { initialDelayMs: 400, maxDelayMs: 2_000 },
 } as const satisfies Record<string, BackoffOptions>;
 
 /** Waits `ms`, or less if `signal` aborts first (a stopping bridge does not sit out a backoff). */

@@ -5,6 +5,7 @@
  * function's on-failure destination. Every attempt reuses the invocation's request id, as in AWS.
  */
 import { setImmediate as nextTurn } from 'node:timers/promises';
+import { sleep } from '../failure/backoff.js';
 import type { FunctionErrorPayload, InvocationOutcome } from './invocation.js';
 
 /** What the on-failure hook receives once all attempts of an Event invocation have failed. */
@@ -38,8 +39,8 @@ export class AsyncQueue {
   readonly #options: AsyncQueueOptions;
   #pending = 0;
   #idleWaiters: Array<() => void> = [];
-  /** Retry delays in progress, so that close() can cut them short. */
-  readonly #sleeps = new Set<() => void>();
+  /** Cuts the retry delays in progress short at close(). */
+  readonly #closing = new AbortController();
   #closed = false;
 
   constructor(options: AsyncQueueOptions) {
@@ -75,7 +76,7 @@ export class AsyncQueue {
    */
   close(): Promise<void> {
     this.#closed = true;
-    for (const wake of this.#sleeps) wake();
+    this.#closing.abort();
     return this.idle();
   }
 
@@ -88,7 +89,10 @@ export class AsyncQueue {
     let lastError: FunctionErrorPayload | undefined;
     let attempts = 0;
     while (attempts <= retries && !this.#closed) {
-      if (attempts > 0) await this.#sleep(retryDelayMs * attempts);
+      // Not the bridge's backoff (failure/backoff.ts) on purpose: this emulates AWS's own schedule
+      // for Event invocations (two retries, 1 then 2 minutes after, no jitter), scaled by
+      // retryDelayMs, so what a caller sees locally is when AWS would retry, not a client's choice.
+      if (attempts > 0) await sleep(retryDelayMs * attempts, this.#closing.signal);
       if (this.#closed) break;
       attempts += 1;
       lastAttemptAt = new Date().toISOString();
@@ -129,17 +133,5 @@ export class AsyncQueue {
       // The destination failing must not be mistaken for the function failing again.
       log({ level: 'error', msg: 'on-failure hook threw', requestId: job.requestId, error: String(error) });
     }
-  }
-
-  #sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const wake = (): void => {
-        clearTimeout(timer);
-        this.#sleeps.delete(wake);
-        resolve();
-      };
-      const timer = setTimeout(wake, ms);
-      this.#sleeps.add(wake);
-    });
   }
 }
