@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Etcd3 } from 'etcd3';
 import type { Route } from '../shared/index.js';
-import { Committer } from './commit/committer.js';
+import { Committer, type HandOffTarget } from './commit/committer.js';
 import type { BridgeConfig } from './config.js';
 import { createDeadLetterQueue } from './dlq/from-config.js';
 import type { DeadLetterSink } from './dlq/sink.js';
@@ -84,7 +84,11 @@ export class Bridge implements StatusSource {
       leadership,
       (route) => keyspace.checkpoint(route),
       (route, finishing) => workers.get(route)?.checkpointFor(finishing),
-      { log: (level, message, fields) => logger.log(level, message, fields), maxOps: config.etcd.maxTxnOps },
+      {
+        log: (level, message, fields) => logger.log(level, message, fields),
+        maxOps: config.etcd.maxTxnOps,
+        ...(config.handOff ? { handOff: handOffTo(workers) } : {}),
+      },
     );
     const bridge = new Bridge(
       config,
@@ -140,6 +144,7 @@ export class Bridge implements StatusSource {
       bridgeId: this.bridgeId,
       maxInFlight: this.config.maxInFlight,
       maxTxnOps: this.config.etcd.maxTxnOps,
+      handOff: this.config.handOff,
       observer: {
         log: (level, message, fields) => this.logger.log(level, message, fields),
         ...(options.invokeLatency ? { invokeLatency: options.invokeLatency } : {}),
@@ -289,4 +294,15 @@ export class Bridge implements StatusSource {
     })();
     return this.stopping;
   }
+}
+
+/** Committed outputs go to every route whose prefix holds them (stage heat-stacks' job_state → job-state). */
+function handOffTo(workers: ReadonlyMap<string, RouteWorker>): HandOffTarget {
+  const consumers = (key: string) => [...workers.values()].filter((worker) => key.startsWith(worker.prefix));
+  return {
+    consumes: (key) => consumers(key).length > 0,
+    offer: (puts) => {
+      for (const put of puts) for (const worker of consumers(put.key)) worker.offer(put);
+    },
+  };
 }

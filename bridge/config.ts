@@ -82,6 +82,12 @@ export const BridgeConfigSchema = z
       .default({ port: 9464, host: '127.0.0.1', emfIntervalMs: 0 }),
     /** How often a checkpoint that moved without a commit (filtered events) is written. */
     checkpointFlushMs: z.number().int().min(50).max(60_000).default(1_000),
+    /**
+     * Hand-off: a route's committed outputs under another route's prefix (job_state) go to that
+     * route straight from the commit, not back through its watch (docs/design.md, "Hand-off"). Assumes
+     * the bridge is the only writer that deletes those keys: turn it off if other writers do.
+     */
+    handOff: z.boolean().default(true),
   })
   .superRefine((config, ctx) => {
     const names = new Set<string>();

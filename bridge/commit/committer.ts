@@ -6,8 +6,12 @@
  * redelivered record (after a crash, a resync, a retried transaction whose answer was lost) commits
  * nothing. Transactions run one at a time: while one is in flight the next one fills up, which is
  * what lets many records share one fsync.
+ *
+ * Hand-off: puts under a prefix another route watches (`HandOffTarget.consumes`) ask etcd for the
+ * key's previous value (`prev_kv`); once the transaction has committed (one revision), each is
+ * offered to the route that consumes it, so that route need not wait for the watch to bring it back.
  */
-import type { Etcd3, ICompare, IRequestOp } from 'etcd3';
+import type { Etcd3, ICompare, IRequestOp, ITxnResponse } from 'etcd3';
 import type { Mutation } from '../../shared/index.js';
 import { CommitRejectedError, errorMessage, LeadershipLostError } from '../errors.js';
 import { compare, MAX_TXN_OPS, mutationOp, op } from '../etcd/ops.js';
@@ -16,6 +20,7 @@ import { classify, isPressure } from '../failure/classify.js';
 import { FailureTally } from '../failure/tally.js';
 import { padRevision } from '../keyspace.js';
 import type { Leadership } from '../leader.js';
+import type { CommittedPut } from '../worker/hand-off.js';
 import { CommitPressure, type PressureEpisode, type PressureLog } from './pressure.js';
 
 export type CommitOutcome = 'committed' | 'already-applied';
@@ -43,6 +48,14 @@ interface Pending {
   reject(error: unknown): void;
 }
 
+/** Where committed outputs that another route consumes go (bridge.ts: the consuming routes). */
+export interface HandOffTarget {
+  /** True when some route watches `key` (its put then asks for `prev_kv`). */
+  consumes(key: string): boolean;
+  /** Called once a transaction has committed, with its puts that some route consumes. */
+  offer(puts: readonly CommittedPut[]): void;
+}
+
 export interface CommitterOptions {
   /** etcd's --max-txn-ops; etcd's default (128) when absent. */
   readonly maxOps?: number;
@@ -50,6 +63,8 @@ export interface CommitterOptions {
   readonly log?: PressureLog;
   /** The commit backoff's jitter source (tests). */
   readonly random?: () => number;
+  /** Hand committed outputs to the routes that consume them (config `handOff`); none when absent. */
+  readonly handOff?: HandOffTarget;
 }
 
 export interface CommitterStats {
@@ -70,6 +85,7 @@ export class Committer {
   private readonly maxOps: number;
   private readonly pressure: CommitPressure;
   private readonly backoff: Backoff;
+  private readonly handOff: HandOffTarget | undefined;
   private committedRevision = 0n;
   /** The last checkpoint flush was refused for pressure: checkpoints wait too. */
   private checkpointsHeld = false;
@@ -83,6 +99,7 @@ export class Committer {
   ) {
     this.maxOps = options.maxOps ?? MAX_TXN_OPS;
     this.pressure = new CommitPressure(options.log);
+    this.handOff = options.handOff;
     this.backoff = new Backoff({ ...BACKOFF.commit, ...(options.random ? { random: options.random } : {}) });
   }
 
@@ -279,10 +296,19 @@ export class Committer {
     const compares: ICompare[] = [this.leadership.fence()];
     const success: IRequestOp[] = [];
     const finishing = new Map<string, Set<object>>();
+    /** Indexes in `success` of the puts another route consumes (they ask for `prev_kv`). */
+    const offered: number[] = [];
     for (const { request } of batch) {
       compares.push(compare.modRevision(request.markerKey, request.markerModRevision));
       success.push(op.put(request.markerKey, padRevision(request.revision)));
-      for (const mutation of request.mutations) success.push(mutationOp(mutation));
+      for (const mutation of request.mutations) {
+        const operation = mutationOp(mutation);
+        if (operation.request_put && this.handOff?.consumes(mutation.key)) {
+          operation.request_put.prev_kv = true;
+          offered.push(success.length);
+        }
+        success.push(operation);
+      }
       if (request.deadLetter) success.push(op.put(request.deadLetter.key, request.deadLetter.value));
       const items = finishing.get(request.route) ?? new Set<object>();
       items.add(request.item);
@@ -297,6 +323,7 @@ export class Committer {
       this.stats.records += batch.length;
       for (const [route, revision] of checkpoint.revisions) this.checkpoints.set(route, revision);
       this.committed(result.header.revision);
+      if (offered.length > 0) this.offer(success, offered, result);
       for (const p of batch) p.resolve('committed');
       return;
     }
@@ -338,6 +365,30 @@ export class Committer {
       revisions.push([route, candidate]);
     }
     return { puts, revisions };
+  }
+
+  /** The committed puts another route consumes, each with its key's previous mod revision. */
+  private offer(success: readonly IRequestOp[], offered: readonly number[], result: ITxnResponse): void {
+    const revision = BigInt(result.header.revision);
+    const puts: CommittedPut[] = [];
+    for (const index of offered) {
+      const request = success[index]?.request_put;
+      const response = result.responses[index]?.response_put;
+      // No answer for the put (never seen from etcd): not offered; the watch brings it.
+      if (!request?.key || !request.value || !response) continue;
+      const previous = response.prev_kv;
+      puts.push({
+        key: request.key.toString('utf8'),
+        value: request.value,
+        revision,
+        prevModRevision: previous ? BigInt(previous.mod_revision) : undefined,
+      });
+    }
+    try {
+      if (puts.length > 0) this.handOff?.offer(puts);
+    } catch {
+      // An offer is an optimisation: whatever goes wrong there, the watch brings the records.
+    }
   }
 
   private committed(revision: string): void {

@@ -5,6 +5,12 @@
  * that record completes (committed, skipped or dead-lettered); only then does its next record
  * become ready. Different keys run in parallel. The queue also knows the route's low watermark —
  * every revision below the oldest record still held is fully handled — which is the checkpoint.
+ *
+ * Records come from the source (the watch, a resync) in arrival order, or ahead of it (`pushAhead`:
+ * a hand-off, a record another route just committed, which the watch has not delivered yet). A
+ * record ahead never raises the highest revision seen — that stays what the source delivered — so
+ * the watermark never passes a revision the source has not delivered (records of other keys at
+ * lower revisions may still be on their way).
  */
 
 export interface QueuedRecord {
@@ -25,9 +31,12 @@ export class KeyQueue<T extends QueuedRecord> {
   /** Every held record in arrival order, for the low watermark; completed ones are skipped lazily. */
   private readonly order: T[] = [];
   private orderHead = 0;
+  /** Records pushed ahead of the source, in revision order; completed ones are skipped lazily. */
+  private readonly ahead: T[] = [];
+  private aheadHead = 0;
   private readonly done = new WeakSet<T>();
   private held = 0;
-  /** The highest revision ever pushed. */
+  /** The highest revision the source delivered (pushed or observed; records ahead do not count). */
   private seen = 0n;
 
   get size(): number {
@@ -40,7 +49,7 @@ export class KeyQueue<T extends QueuedRecord> {
    * unfinished for long (a blocked key) bounds memory instead of letting finished records pile up.
    */
   get retained(): number {
-    return this.order.length - this.orderHead;
+    return this.order.length - this.orderHead + this.ahead.length - this.aheadHead;
   }
 
   get readyCount(): number {
@@ -51,16 +60,33 @@ export class KeyQueue<T extends QueuedRecord> {
     return this.seen;
   }
 
+  /** A record the source delivered. */
   push(item: T): void {
+    this.hold(item);
+    this.order.push(item);
+    if (item.revision > this.seen) this.seen = item.revision;
+  }
+
+  /**
+   * A record ahead of the source (a hand-off): held and ready like any other, but the watermark
+   * stays below it, and below what the source has not delivered yet, until the source catches up.
+   */
+  pushAhead(item: T): void {
+    this.hold(item);
+    // Hand-offs come in commit (revision) order; keep the list sorted if one ever does not.
+    let at = this.ahead.length;
+    while (at > this.aheadHead && this.ahead[at - 1]!.revision > item.revision) at--;
+    this.ahead.splice(at, 0, item);
+  }
+
+  private hold(item: T): void {
     let state = this.keys.get(item.key);
     if (!state) {
       state = { items: [], busy: false };
       this.keys.set(item.key, state);
     }
     state.items.push(item);
-    this.order.push(item);
     this.held++;
-    if (item.revision > this.seen) this.seen = item.revision;
     if (!state.busy && state.items.length === 1) this.ready.push(item.key);
   }
 
@@ -106,27 +132,37 @@ export class KeyQueue<T extends QueuedRecord> {
     this.ready.push(item.key);
   }
 
-  /** The oldest record still held, if any. */
+  /** The oldest record still held (the lowest revision), if any. */
   oldest(): T | undefined {
     this.advanceOrder();
-    return this.order[this.orderHead];
+    const fromSource = this.order[this.orderHead];
+    const ahead = this.ahead[this.aheadHead];
+    if (fromSource === undefined) return ahead;
+    return ahead !== undefined && ahead.revision < fromSource.revision ? ahead : fromSource;
   }
 
   /** Every revision up to this one is fully handled. */
   lowWatermark(): bigint {
-    this.advanceOrder();
-    const oldest = this.order[this.orderHead];
-    return oldest === undefined ? this.seen : oldest.revision - 1n;
+    return this.lowWatermarkWithout(new Set());
   }
 
-  /** The low watermark if `finishing` were complete too (for a checkpoint committed with them). */
+  /**
+   * The low watermark if `finishing` were complete too (for a checkpoint committed with them): below
+   * the oldest unfinished record, and never above what the source has delivered.
+   */
   lowWatermarkWithout(finishing: ReadonlySet<T>): bigint {
     this.advanceOrder();
-    for (let i = this.orderHead; i < this.order.length; i++) {
-      const item = this.order[i]!;
-      if (!this.done.has(item) && !finishing.has(item)) return item.revision - 1n;
+    let mark = this.seen;
+    for (const list of [this.order, this.ahead]) {
+      const head = list === this.order ? this.orderHead : this.aheadHead;
+      for (let i = head; i < list.length; i++) {
+        const item = list[i]!;
+        if (this.done.has(item) || finishing.has(item)) continue;
+        if (item.revision - 1n < mark) mark = item.revision - 1n;
+        break; // records ahead are in revision order; the source's in arrival order (as ever)
+      }
     }
-    return this.seen;
+    return mark;
   }
 
   private advanceOrder(): void {
@@ -134,6 +170,11 @@ export class KeyQueue<T extends QueuedRecord> {
     if (this.orderHead > 4096 && this.orderHead * 2 > this.order.length) {
       this.order.splice(0, this.orderHead);
       this.orderHead = 0;
+    }
+    while (this.aheadHead < this.ahead.length && this.done.has(this.ahead[this.aheadHead]!)) this.aheadHead++;
+    if (this.aheadHead > 1024 && this.aheadHead * 2 > this.ahead.length) {
+      this.ahead.splice(0, this.aheadHead);
+      this.aheadHead = 0;
     }
   }
 

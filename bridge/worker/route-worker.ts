@@ -23,6 +23,7 @@ import { PrefixWatch, type SourceEvent, WatchState } from '../source/prefix-watc
 import { readPrefix } from '../source/resync.js';
 import { readSnapshot } from '../source/snapshot.js';
 import { type ItemResult, runBatch } from './batch.js';
+import { type CommittedPut, HandedOver, handOffVerdict, ReceivedRevisions } from './hand-off.js';
 import {
   deadLetterInput,
   newItem,
@@ -54,7 +55,12 @@ export interface RouteWorkerDeps {
   readonly observer?: RouteObserver;
   /** Called once when the route can no longer work (leadership lost, a fatal failure). */
   readonly onFatal: (error: Error) => void;
+  /** Take records other routes commit under this prefix from the commit (`offer`); off: none offered. */
+  readonly handOff?: boolean;
 }
+
+/** Keys whose newest event a route remembers for hand-offs (an evicted key is only not handed off). */
+export const HAND_OFF_KEYS = 10_000;
 
 export class RouteWorker {
   readonly stats: RouteStats = newRouteStats();
@@ -74,12 +80,16 @@ export class RouteWorker {
   private readonly stopping = new AbortController();
   private readonly idleWaiters: Array<() => void> = [];
   private readonly progressWaiters: Array<() => void> = [];
+  /** Hand-off bookkeeping, when hand-off is on: the newest event per key, and what the watch owes. */
+  private readonly received: ReceivedRevisions | undefined;
+  private readonly handedOver = new HandedOver();
 
   constructor(
     readonly route: Route,
     private readonly deps: RouteWorkerDeps,
   ) {
     this.reads = new RouteReads(route);
+    this.received = deps.handOff ? new ReceivedRevisions(HAND_OFF_KEYS) : undefined;
     this.watch = new PrefixWatch(deps.client, this.reads.pattern.prefix, {
       onEvents: (events) => this.onEvents(events),
       onCompacted: (compactRevision) =>
@@ -124,7 +134,7 @@ export class RouteWorker {
 
   /** Every revision up to this is handled (committed, skipped, filtered or dead-lettered). */
   get handledThrough(): bigint {
-    return this.queue.lowWatermark();
+    return this.deliveredBound(this.queue.lowWatermark());
   }
 
   /** Revisions behind the etcd head; 0 for a route that holds nothing and is watching live. */
@@ -167,7 +177,46 @@ export class RouteWorker {
   /** The checkpoint this route may record once `finishing` are committed. */
   checkpointFor(finishing: ReadonlySet<object>): bigint | undefined {
     if (this.resyncOutstanding > 0 || this.current === WorkerState.Resyncing) return undefined;
-    return this.queue.lowWatermarkWithout(finishing as ReadonlySet<WorkItem>);
+    return this.deliveredBound(this.queue.lowWatermarkWithout(finishing as ReadonlySet<WorkItem>));
+  }
+
+  /**
+   * A watermark, never above what the watch has delivered: a record handed over is ahead of the
+   * watch, and other keys' records below it may still be on their way (a checkpoint past them
+   * would skip them after a restart). The queue keeps this bound itself; this says it here too.
+   */
+  private deliveredBound(mark: bigint): bigint {
+    const delivered = this.watch.nextRevision - 1n;
+    return mark < delivered ? mark : delivered;
+  }
+
+  /**
+   * A put another route has just committed under this route's prefix (bridge.ts, from the
+   * committer's answer). Taken into the queue when nothing of its key can be overtaken
+   * (`handOffVerdict`); otherwise left to the watch, which brings it as it would anyway. True if taken.
+   */
+  offer(put: CommittedPut): boolean {
+    if (!this.received) return false;
+    const verdict = handOffVerdict(put, {
+      watching: this.current === WorkerState.Watching && this.watch.state === WatchState.Watching,
+      takesPuts: this.route.eventTypes.includes('put'),
+      room: this.queue.retained + 1 < this.deps.maxInFlight && this.handedOver.size < this.deps.maxInFlight,
+      watchNext: this.watch.nextRevision,
+      received: this.received.get(put.key),
+    });
+    if (verdict !== 'take') {
+      this.stats.handOffsDeclined++;
+      return false;
+    }
+    this.stats.handOffsTaken++;
+    this.received.note(put.key, put.revision, 'put');
+    this.handedOver.add(put.key, put.revision);
+    this.stats.received++;
+    this.queue.pushAhead(
+      newItem({ key: put.key, type: 'put', value: put.value, revision: put.revision, fromResync: false }),
+    );
+    this.schedulePump();
+    return true;
   }
 
   /** Read the prefix at the current revision and deliver every key as a put, then watch on. */
@@ -221,11 +270,17 @@ export class RouteWorker {
         this.watch.start(watchFrom ?? this.watch.nextRevision);
         break;
       case WorkerState.Paused:
+        this.watch.stop();
+        break;
       case WorkerState.Resyncing:
         this.watch.stop();
+        // The resync delivers each key as of its revision; what came before is forgotten, and a
+        // record handed over meanwhile may come again from the resync (its marker skips it).
+        this.forgetHandOffs();
         break;
       case WorkerState.Stopped:
         this.watch.stop();
+        this.forgetHandOffs();
         this.stopping.abort();
         clearTimeout(this.pumpTimer);
         for (const timer of this.retryTimers) clearTimeout(timer);
@@ -241,9 +296,14 @@ export class RouteWorker {
 
   private onEvents(events: SourceEvent[]): void {
     for (const event of events) {
-      if (this.route.eventTypes.includes(event.type)) this.push({ ...event, fromResync: false });
+      this.received?.note(event.key, event.revision, event.type);
+      // Handed over already (offer): held once, so the watch's copy only moves the watermark.
+      if (this.handedOver.size > 0 && this.handedOver.take(event.key, event.revision))
+        this.queue.observe(event.revision);
+      else if (this.route.eventTypes.includes(event.type)) this.push({ ...event, fromResync: false });
       else this.queue.observe(event.revision);
     }
+    if (this.handedOver.size > 0) this.handedOver.pruneBelow(this.watch.nextRevision);
     // Back-pressure: stop the watch; it resumes from its own revision, nothing is buffered.
     if (this.queue.retained >= this.deps.maxInFlight) this.transition('full');
     this.schedulePump();
@@ -251,7 +311,13 @@ export class RouteWorker {
 
   private push(change: SourceChange): void {
     this.stats.received++;
+    if (change.fromResync) this.received?.note(change.key, change.revision, change.type);
     this.queue.push(newItem(change));
+  }
+
+  private forgetHandOffs(): void {
+    this.received?.clear();
+    this.handedOver.clear();
   }
 
   /** Dispatch, arm the window, or nothing: `scheduleDecision` decides (an idle route never waits). */

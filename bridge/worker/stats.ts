@@ -11,6 +11,10 @@ export interface RouteStats {
   resyncs: number;
   batches: number;
   invokeErrors: number;
+  /** Records another route committed that this one took straight from the commit (hand-off). */
+  handOffsTaken: number;
+  /** Offers it left to the watch (docs/design.md, "Hand-off"). */
+  handOffsDeclined: number;
 }
 
 export function newRouteStats(): RouteStats {
@@ -25,5 +29,7 @@ export function newRouteStats(): RouteStats {
     resyncs: 0,
     batches: 0,
     invokeErrors: 0,
+    handOffsTaken: 0,
+    handOffsDeclined: 0,
   };
 }

@@ -72,3 +72,60 @@ describe('KeyQueue', () => {
     expect(q.lowWatermark()).toBe(10_000n);
   });
 });
+
+describe('KeyQueue: records pushed ahead of the source (hand-off)', () => {
+  it('never lets the watermark pass what the source has delivered', () => {
+    // Prepare: the source delivered through 10; a record of key h committed at 20 is handed over.
+    const q = new KeyQueue<ReturnType<typeof rec>>();
+    q.observe(10n);
+    const h20 = rec('h', 20);
+    q.pushAhead(h20);
+
+    // Act: it is processed before the source brings revisions 11-19 (other keys').
+    expect(q.take(10)).toEqual([h20]);
+    expect(q.lowWatermarkWithout(new Set([h20]))).toBe(10n);
+    q.complete(h20);
+
+    // Assess: the checkpoint stays at 10 until the source delivers the rest.
+    expect(q.lowWatermark()).toBe(10n);
+    const b15 = rec('b', 15);
+    q.push(b15);
+    expect(q.lowWatermark()).toBe(14n);
+    q.take(10);
+    q.complete(b15);
+    expect(q.lowWatermark()).toBe(15n);
+    q.observe(20n); // the source's copy of h20 (dropped as handed over)
+    expect(q.lowWatermark()).toBe(20n);
+  });
+
+  it('keeps the watermark below an unfinished record ahead, and below later source records', () => {
+    const q = new KeyQueue<ReturnType<typeof rec>>();
+    q.observe(10n);
+    const h20 = rec('h', 20);
+    q.pushAhead(h20);
+    const b12 = rec('b', 12);
+    const c25 = rec('c', 25);
+    q.push(b12); // the source, arriving after the hand-off with a lower revision
+    q.push(c25);
+    q.take(10);
+    q.complete(b12);
+    q.complete(c25);
+    expect(q.lowWatermark()).toBe(19n); // h20 unfinished
+    expect(q.retained).toBeGreaterThanOrEqual(1);
+    expect(q.oldest()).toBe(h20);
+    q.complete(h20);
+    expect(q.lowWatermark()).toBe(25n);
+    expect(q.size).toBe(0);
+  });
+
+  it('orders a key’s record ahead after that key’s records already held', () => {
+    const q = new KeyQueue<ReturnType<typeof rec>>();
+    const a5 = rec('a', 5);
+    q.push(a5);
+    const a9 = rec('a', 9);
+    q.pushAhead(a9);
+    expect(q.take(10)).toEqual([a5]);
+    q.complete(a5);
+    expect(q.take(10)).toEqual([a9]);
+  });
+});
