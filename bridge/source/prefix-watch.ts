@@ -308,19 +308,20 @@ export class PrefixWatch {
     const index = this.endpointIndex;
     this.stopStream();
     this.listener.onFailure?.(classification);
-    const error =
-      this.streams.size > 1
-        ? new Error(`${failed}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause })
-        : cause;
     if (classification.verdict === 'fatal') {
-      // Same credentials, same answer: stop rather than reconnect forever.
-      this.setState(WatchState.Failed, error);
+      // Same credentials, same answer: stop rather than reconnect forever. The error goes to
+      // onFatal only (a state change with an error reads as "resuming" to the owner).
+      this.setState(WatchState.Failed);
       this.listener.onFatal?.(cause);
       return;
     }
     // A token etcd no longer knows (expired, the user's password changed): log in again next time.
     if (cause instanceof EtcdInvalidAuthTokenError) this.streams.invalidateAuth?.(index);
     this.reconnects++;
+    const error =
+      this.streams.size > 1
+        ? new Error(`${failed}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause })
+        : cause;
     // The member may be the trouble (no leader, gone, silent): go on with the next one.
     this.endpointIndex = this.streams.next(this.endpointIndex);
     this.setState(WatchState.Backoff, error);

@@ -34,6 +34,12 @@ class FakeSource implements StreamSource {
   readonly streams: FakeStream[] = [];
   /** Endpoints whose streams do not answer. */
   readonly silent = new Set<number>();
+  /** Endpoints whose login was dropped (`invalidateAuth`). */
+  readonly loggedOut: number[] = [];
+
+  invalidateAuth(index: number): void {
+    this.loggedOut.push(index);
+  }
 
   constructor(readonly size: number) {}
 
@@ -128,6 +134,24 @@ describe('LeaseKeeper', () => {
     expect(failovers).toHaveLength(1);
     expect(failovers[0]?.reason).toContain('no leader');
     expect(source.streams[1]!.endpoint).toBe(source.next(source.streams[0]!.endpoint));
+  });
+
+  it("a token etcd no longer knows drops that endpoint's login before moving on; other errors do not", async () => {
+    const source = new FakeSource(2);
+    const { k, failovers } = keeper(source);
+    k.start();
+    await sleep(30);
+    const first = source.streams[0]!.endpoint;
+    source.streams[0]!.emit(
+      'error',
+      Object.assign(new Error('16 UNAUTHENTICATED: etcdserver: invalid auth token'), { code: 16 }),
+    );
+    await sleep(30);
+    source.streams[1]!.emit('error', new Error('14 UNAVAILABLE: etcdserver: no leader'));
+    await sleep(30);
+    expect(failovers).toHaveLength(2);
+    expect(k.failovers).toBe(2);
+    expect(source.loggedOut).toEqual([first]);
   });
 
   it('TTL 0 ends the lease, saying so', async () => {
