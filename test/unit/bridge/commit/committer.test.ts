@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { type CommitRequest, Committer } from '../../../../bridge/commit/committer.js';
 import { CommitRejectedError, LeadershipLostError } from '../../../../bridge/errors.js';
 import type { Leadership } from '../../../../bridge/leader.js';
+import type { CommittedPut } from '../../../../bridge/worker/hand-off.js';
 
 const NO_SPACE = () =>
   new GRPCResourceExhastedError('8 RESOURCE_EXHAUSTED: etcdserver: mvcc: database space exceeded');
@@ -158,5 +159,73 @@ describe('Committer on a terminal or fatal failure', () => {
     expect(outcomes.every((o) => o.status === 'rejected' && o.reason instanceof LeadershipLostError)).toBe(
       true,
     );
+  });
+});
+
+describe('Committer hand-off', () => {
+  /** A kv.txn that answers each put with a previous value when `previous` has one for its key. */
+  function answeringEtcd(previous: Record<string, string>, succeeded = true) {
+    const sent: IRequestOp[][] = [];
+    const client = {
+      kv: {
+        txn: async ({ success }: { success: IRequestOp[] }) => {
+          sent.push(success);
+          const responses = success.map((op) => {
+            const key = op.request_put ? String(op.request_put.key) : '';
+            const mod = previous[key];
+            return {
+              response_put: {
+                prev_kv: op.request_put?.prev_kv && mod ? { key: Buffer.from(key), mod_revision: mod } : null,
+              },
+            };
+          });
+          return { succeeded, responses: succeeded ? responses : [], header: { revision: '42' } };
+        },
+      },
+    } as unknown as Etcd3;
+    return { client, sent };
+  }
+
+  function handingCommitter(client: Etcd3, offers: CommittedPut[][]) {
+    return new Committer(
+      client,
+      leadership,
+      (route) => `/checkpoint/${route}`,
+      () => undefined,
+      {
+        random: () => 0,
+        handOff: { consumes: (key) => key.startsWith('/out/'), offer: (puts) => offers.push([...puts]) },
+      },
+    );
+  }
+
+  it('asks prev_kv for the puts another route consumes and offers them at the transaction revision', async () => {
+    // Prepare
+    const { client, sent } = answeringEtcd({ '/out/a': '30' });
+    const offers: CommittedPut[][] = [];
+    const c = handingCommitter(client, offers);
+
+    // Act
+    await Promise.all([c.submit(request('/a')), c.submit(request('/b'))]);
+
+    // Assess: the markers do not ask prev_kv, the outputs do; /b had no previous value.
+    const puts = sent.flat().filter((op) => op.request_put);
+    expect(puts.filter((op) => op.request_put!.prev_kv).map((op) => String(op.request_put!.key))).toEqual([
+      '/out/a',
+      '/out/b',
+    ]);
+    expect(offers.flat()).toEqual([
+      { key: '/out/a', value: Buffer.from('v'), revision: 42n, prevModRevision: 30n },
+      { key: '/out/b', value: Buffer.from('v'), revision: 42n, prevModRevision: undefined },
+    ]);
+  });
+
+  it('offers nothing when the transaction did not commit', async () => {
+    const { client } = answeringEtcd({}, false);
+    const offers: CommittedPut[][] = [];
+    const c = handingCommitter(client, offers);
+    // A failed compare re-reads the markers: this fake answers that read with nothing, then fails.
+    await Promise.race([c.submit(request('/a')).catch(() => {}), new Promise((r) => setTimeout(r, 50))]);
+    expect(offers).toEqual([]);
   });
 });
