@@ -4,8 +4,6 @@
  * the README's command table is tested against them: the three cannot drift apart.
  */
 
-import { RUNTIME_FLAG } from '../lambda-endpoint/stage-host.js';
-
 export interface FlagDefinition {
   readonly type: 'string' | 'boolean';
   readonly short?: string;
@@ -17,6 +15,19 @@ export interface FlagDefinition {
   readonly value?: string;
   readonly description: string;
 }
+
+/**
+ * The `--runtime` flag (dev, replay, lambda-endpoint), as every command that hosts the functions
+ * declares it; its values are lambda-endpoint/stage-host.ts's RUNTIMES. Here, not there: `start`
+ * reads these definitions and must not load the endpoint's code to do so.
+ */
+export const RUNTIME_FLAG = {
+  type: 'string',
+  value: 'inprocess|ric',
+  default: 'inprocess',
+  description:
+    'inprocess: the handlers in this process; ric: the bundles `cdk synth` deploys, under aws-lambda-ric on Node 24 (see docs/local-lambda.md)',
+} as const;
 
 export interface EnvDefinition {
   readonly name: string;

@@ -6,15 +6,7 @@
  * Listing an SQS queue means receiving its messages, which hides them from other readers for the
  * visibility timeout; `release` makes the ones a command left alone visible again at once.
  */
-import {
-  ChangeMessageVisibilityBatchCommand,
-  DeleteMessageCommand,
-  GetQueueAttributesCommand,
-  PurgeQueueCommand,
-  ReceiveMessageCommand,
-  SendMessageCommand,
-  type SQSClient,
-} from '@aws-sdk/client-sqs';
+import type { SQSClient } from '@aws-sdk/client-sqs';
 import { ConfigError } from '../errors.js';
 import { type DeadLetterRecord, DeadLetterRecordSchema, recordId } from './record.js';
 import type { DeadLetterEntry, DeadLetterQueue } from './sink.js';
@@ -28,6 +20,12 @@ export interface SqsDeadLetterSinkOptions {
   receiveWaitSeconds?: number;
 }
 
+/** The SDK, loaded at the first call: a bridge with the etcd sink never holds it (~4 MB). */
+const loadSdk = () => import('@aws-sdk/client-sqs');
+
+/** A client, or how to make one once the SDK is loaded (createDeadLetterQueue's default). */
+export type SqsClientSource = SQSClient | ((sdk: typeof import('@aws-sdk/client-sqs')) => SQSClient);
+
 export class SqsDeadLetterSink implements DeadLetterQueue {
   readonly kind = 'sqs' as const;
   /** 256 KiB message limit, less room for the record's other fields. */
@@ -35,8 +33,10 @@ export class SqsDeadLetterSink implements DeadLetterQueue {
   private readonly visibilityTimeout: number;
   private readonly waitSeconds: number;
 
+  private client: SQSClient | undefined;
+
   constructor(
-    private readonly client: SQSClient,
+    private readonly clientSource: SqsClientSource,
     /** Queue URL by route name. */
     private readonly queueUrls: Readonly<Record<string, string>>,
     options: SqsDeadLetterSinkOptions = {},
@@ -46,6 +46,14 @@ export class SqsDeadLetterSink implements DeadLetterQueue {
     this.waitSeconds = options.receiveWaitSeconds ?? 1;
   }
 
+  /** The client and the SDK's commands. */
+  private async sqs(): Promise<{ client: SQSClient; sdk: typeof import('@aws-sdk/client-sqs') }> {
+    const sdk = await loadSdk();
+    const source = this.clientSource;
+    this.client ??= typeof source === 'function' ? source(sdk) : source;
+    return { client: this.client, sdk };
+  }
+
   private urlFor(route: string): string {
     const url = this.queueUrls[route];
     if (!url) throw new ConfigError(`no dead-letter queue URL for route ${route}`);
@@ -53,8 +61,9 @@ export class SqsDeadLetterSink implements DeadLetterQueue {
   }
 
   async send(record: DeadLetterRecord): Promise<void> {
-    await this.client.send(
-      new SendMessageCommand({
+    const { client, sdk } = await this.sqs();
+    await client.send(
+      new sdk.SendMessageCommand({
         QueueUrl: this.urlFor(record.route),
         MessageBody: JSON.stringify(record),
         MessageAttributes: {
@@ -76,8 +85,9 @@ export class SqsDeadLetterSink implements DeadLetterQueue {
       const seen = new Set<string>();
       let taken = 0;
       while (taken < limit) {
-        const out = await this.client.send(
-          new ReceiveMessageCommand({
+        const { client, sdk } = await this.sqs();
+        const out = await client.send(
+          new sdk.ReceiveMessageCommand({
             QueueUrl: this.urlFor(name),
             MaxNumberOfMessages: Math.min(10, limit - taken),
             VisibilityTimeout: this.visibilityTimeout,
@@ -105,9 +115,8 @@ export class SqsDeadLetterSink implements DeadLetterQueue {
 
   async remove(entry: DeadLetterEntry): Promise<void> {
     const { route, receipt } = splitId(entry);
-    await this.client.send(
-      new DeleteMessageCommand({ QueueUrl: this.urlFor(route), ReceiptHandle: receipt }),
-    );
+    const { client, sdk } = await this.sqs();
+    await client.send(new sdk.DeleteMessageCommand({ QueueUrl: this.urlFor(route), ReceiptHandle: receipt }));
   }
 
   /** SQS messages cannot change: the new record is sent, then the old message deleted. */
@@ -117,8 +126,9 @@ export class SqsDeadLetterSink implements DeadLetterQueue {
   }
 
   async count(route: string): Promise<number> {
-    const out = await this.client.send(
-      new GetQueueAttributesCommand({
+    const { client, sdk } = await this.sqs();
+    const out = await client.send(
+      new sdk.GetQueueAttributesCommand({
         QueueUrl: this.urlFor(route),
         AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
       }),
@@ -149,7 +159,8 @@ export class SqsDeadLetterSink implements DeadLetterQueue {
 
   async purge(route: string): Promise<number> {
     const count = await this.count(route);
-    await this.client.send(new PurgeQueueCommand({ QueueUrl: this.urlFor(route) }));
+    const { client, sdk } = await this.sqs();
+    await client.send(new sdk.PurgeQueueCommand({ QueueUrl: this.urlFor(route) }));
     return count;
   }
 
@@ -161,8 +172,9 @@ export class SqsDeadLetterSink implements DeadLetterQueue {
     }
     for (const [route, receipts] of byRoute) {
       for (let i = 0; i < receipts.length; i += 10) {
-        await this.client.send(
-          new ChangeMessageVisibilityBatchCommand({
+        const { client, sdk } = await this.sqs();
+        await client.send(
+          new sdk.ChangeMessageVisibilityBatchCommand({
             QueueUrl: this.urlFor(route),
             Entries: receipts.slice(i, i + 10).map((receipt, j) => ({
               Id: String(i + j),

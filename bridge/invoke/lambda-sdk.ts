@@ -2,12 +2,7 @@
  * Invokes stage functions through AWS Lambda's Invoke API (RequestResponse): AWS itself, LocalStack,
  * `sam local start-lambda`, or our local endpoint (AWS_ENDPOINT_URL_LAMBDA or `endpoint`).
  */
-import {
-  InvokeCommand,
-  type InvokeCommandOutput,
-  LambdaClient,
-  type LambdaClientConfig,
-} from '@aws-sdk/client-lambda';
+import type { InvokeCommandOutput, LambdaClient, LambdaClientConfig } from '@aws-sdk/client-lambda';
 import type { StageRequest, StageResponse } from '../../shared/index.js';
 import { errorMessage, InvokeError } from '../errors.js';
 import type { Invoker } from './invoker.js';
@@ -20,8 +15,16 @@ export interface LambdaInvokerOptions {
   client?: LambdaClient;
 }
 
+/**
+ * The SDK, loaded at the first invoke: a bridge that invokes in-process (or only reads these
+ * definitions) never holds its ~4 MB of code and heap.
+ */
+const loadSdk = () => import('@aws-sdk/client-lambda');
+
 export class LambdaInvoker implements Invoker {
-  private readonly client: LambdaClient;
+  private client: LambdaClient | undefined;
+  private clientPromise: Promise<LambdaClient> | undefined;
+  private readonly config: LambdaClientConfig;
   private readonly timeoutMs: number;
 
   constructor(options: LambdaInvokerOptions = {}) {
@@ -37,13 +40,24 @@ export class LambdaInvoker implements Invoker {
       if (!process.env.AWS_ACCESS_KEY_ID)
         config.credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
     }
-    this.client = options.client ?? new LambdaClient(config);
+    this.config = config;
+    this.client = options.client;
+  }
+
+  private lambda(): Promise<LambdaClient> {
+    if (this.client) return Promise.resolve(this.client);
+    this.clientPromise ??= loadSdk().then(({ LambdaClient }) => {
+      this.client = new LambdaClient(this.config);
+      return this.client;
+    });
+    return this.clientPromise;
   }
 
   async invoke(functionName: string, request: StageRequest): Promise<StageResponse> {
     let output: InvokeCommandOutput;
     try {
-      output = await this.client.send(
+      const [client, { InvokeCommand }] = await Promise.all([this.lambda(), loadSdk()]);
+      output = await client.send(
         new InvokeCommand({
           FunctionName: functionName,
           InvocationType: 'RequestResponse',
@@ -78,6 +92,7 @@ export class LambdaInvoker implements Invoker {
   }
 
   async close(): Promise<void> {
-    this.client.destroy();
+    // A client still being made is destroyed once made: nothing is left open after close.
+    (this.client ?? (await this.clientPromise))?.destroy();
   }
 }

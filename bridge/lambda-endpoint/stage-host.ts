@@ -17,15 +17,6 @@ export const RUNTIMES = ['inprocess', 'ric'] as const;
 export type StageRuntime = (typeof RUNTIMES)[number];
 export const RuntimeSchema = z.enum(RUNTIMES);
 
-/** The `--runtime` flag, as every command that hosts the functions declares it. */
-export const RUNTIME_FLAG = {
-  type: 'string',
-  value: 'inprocess|ric',
-  default: 'inprocess',
-  description:
-    'inprocess: the handlers in this process; ric: the bundles `cdk synth` deploys, under aws-lambda-ric on Node 24 (see docs/local-lambda.md)',
-} as const;
-
 export interface StageHostOptions {
   readonly runtime: StageRuntime;
   /** In-process: the timeout of one invocation. ric: overrides the template's Timeout when set. */

@@ -4,7 +4,7 @@
  * not serve it, like ours) a DryRun invoke, which checks the function and the right to invoke it
  * without running it. Credentials and region are checked first: without them every call fails.
  */
-import { GetFunctionCommand, InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
+import type { LambdaClient } from '@aws-sdk/client-lambda';
 import type { Route } from '../../shared/index.js';
 import type { BridgeConfig } from '../config.js';
 import { errorMessage } from '../errors.js';
@@ -119,6 +119,8 @@ async function resolveFunction(
   functionName: string,
   timeoutMs: number,
 ): Promise<CallFailure | undefined> {
+  // Loaded here, not at the top: a bridge that invokes in-process never loads the SDK.
+  const { GetFunctionCommand, InvokeCommand } = await import('@aws-sdk/client-lambda');
   const options = () => ({ abortSignal: AbortSignal.timeout(timeoutMs) });
   const viaGetFunction = await call(() =>
     client.send(new GetFunctionCommand({ FunctionName: functionName }), options()),

@@ -4,8 +4,8 @@
  * found here in a second or two, and named with the setting that fixes it, instead of by the
  * first record after six retries. `--skip-preflight` for environments that forbid these calls.
  */
-import { LambdaClient, type LambdaClientConfig } from '@aws-sdk/client-lambda';
-import { SQSClient } from '@aws-sdk/client-sqs';
+import type { LambdaClient, LambdaClientConfig } from '@aws-sdk/client-lambda';
+import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { BridgeConfig } from '../config.js';
 import { checkAwsIdentity, checkInProcessFunctions, checkLambdaFunctions } from './functions.js';
 import type { PreflightProblem } from './problem.js';
@@ -31,7 +31,10 @@ export async function preflight(
   try {
     if (config.invoke.mode === 'inprocess') problems.push(...checkInProcessFunctions(config.routes));
     else {
-      const lambda = options.lambdaClient ?? new LambdaClient(lambdaClientConfig(config, env));
+      // The SDKs are loaded only for the checks that use them (in-process, etcd sink: neither).
+      const lambda =
+        options.lambdaClient ??
+        new (await import('@aws-sdk/client-lambda')).LambdaClient(lambdaClientConfig(config, env));
       if (!options.lambdaClient) owned.push(lambda);
       const identity =
         config.invoke.endpoint === undefined
@@ -43,7 +46,7 @@ export async function preflight(
     if (config.deadLetter.sink === 'sqs') {
       const sqs =
         options.sqsClient ??
-        new SQSClient({
+        new (await import('@aws-sdk/client-sqs')).SQSClient({
           maxAttempts: 2,
           ...(config.deadLetter.region === undefined ? {} : { region: config.deadLetter.region }),
         });

@@ -3,7 +3,7 @@
  * proves the URL, the region and the credentials are right; a record that fails for good would
  * otherwise find out, and keep its key from going on (the marker is committed only after the send).
  */
-import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { BridgeConfig } from '../config.js';
 import { errorMessage } from '../errors.js';
 import { type PreflightProblem, routeEnv } from './problem.js';
@@ -14,6 +14,8 @@ export async function checkDeadLetterQueues(
   timeoutMs: number,
 ): Promise<PreflightProblem[]> {
   if (config.deadLetter.sink !== 'sqs') return [];
+  // Loaded here, not at the top: a bridge without the SQS sink never loads the SDK.
+  const { GetQueueAttributesCommand } = await import('@aws-sdk/client-sqs');
   const problems: PreflightProblem[] = [];
   for (const route of config.routes) {
     const url = config.deadLetter.queueUrls[route.name];
