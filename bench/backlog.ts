@@ -63,8 +63,8 @@ export function parseProcStatus(text: string): { rssKb: number; hwmKb: number } 
  * The child's environment, so it runs with what ships. Where Node can re-execute itself
  * (process.execve, Node >= 22.15) the bin adds the heap flags and MALLOC_ARENA_MAX itself; an older
  * Node (20) runs as started, so the bench gives them the way docs/deploy.md tells a Node 20 user
- * to: NODE_OPTIONS and MALLOC_ARENA_MAX. `nodeOptions` replaces the flags (the variable stays);
- * a MALLOC_ARENA_MAX already in `env` wins.
+ * to: NODE_OPTIONS and MALLOC_ARENA_MAX. `nodeOptions` replaces the flags (MALLOC_ARENA_MAX is
+ * still given); a MALLOC_ARENA_MAX already in `env` wins.
  */
 export function backlogChildEnv(
   env: NodeJS.ProcessEnv,
@@ -73,7 +73,8 @@ export function backlogChildEnv(
   const out: Record<string, string | undefined> = { ...env, LOG_LEVEL: 'warn' };
   const flags = options.nodeOptions ?? (options.canReexecute ? undefined : bridgeNodeOptions());
   if (flags !== undefined) out.NODE_OPTIONS = [env.NODE_OPTIONS, flags].filter(Boolean).join(' ');
-  if (!options.canReexecute) out.MALLOC_ARENA_MAX ??= BRIDGE_ENV.MALLOC_ARENA_MAX;
+  // Whenever the bench gives the flags: a bridge given every flag does not re-execute itself.
+  if (flags !== undefined) out.MALLOC_ARENA_MAX ??= BRIDGE_ENV.MALLOC_ARENA_MAX;
   return out;
 }
 

@@ -1,13 +1,13 @@
 #!/usr/bin/env node
 // The CLI entry point. The TypeScript sources are compiled to dist/ by `npm ci` (the `prepare` script).
-import { bridgeEnv, LONG_RUNNING_COMMANDS, missingV8Flags } from './v8-flags.js';
+import { bridgeEnv, LONG_RUNNING_COMMANDS, missingBridgeEnv, missingV8Flags } from './v8-flags.js';
 
 // A bridge runs with its own heap settings (bin/v8-flags.js): re-executed in place with them where
 // Node can (process.execve: same pid, stdio and signals), before anything else is loaded.
 const command = process.argv[2];
 if (LONG_RUNNING_COMMANDS.includes(command) && typeof process.execve === 'function') {
   const missing = missingV8Flags(process.execArgv, process.env.NODE_OPTIONS);
-  if (missing.length > 0) {
+  if (missing.length > 0 || missingBridgeEnv(process.env).length > 0) {
     process.execve(
       process.execPath,
       [process.execPath, ...missing, ...process.execArgv, ...process.argv.slice(1)],

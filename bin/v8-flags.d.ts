@@ -7,3 +7,4 @@ export declare function missingV8Flags(execArgv: readonly string[], nodeOptions?
 export declare function bridgeNodeOptions(): string;
 export declare const BRIDGE_ENV: Readonly<Record<'MALLOC_ARENA_MAX', string>>;
 export declare function bridgeEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv;
+export declare function missingBridgeEnv(env: NodeJS.ProcessEnv): string[];

@@ -35,6 +35,14 @@ export function bridgeEnv(env) {
   return out;
 }
 
+/**
+ * The variables of BRIDGE_ENV that `env` lacks. The bin re-executes for them too: a user who gave
+ * every flag in NODE_OPTIONS still gets the arenas (the image sets both itself).
+ */
+export function missingBridgeEnv(env) {
+  return Object.keys(BRIDGE_ENV).filter((name) => env[name] === undefined);
+}
+
 /** Commands that run a bridge for long enough for its heap to matter. */
 export const LONG_RUNNING_COMMANDS = Object.freeze(['start', 'dev']);
 

@@ -28,6 +28,8 @@ describe("the backlog child's environment: the bridge's shipped settings on ever
     for (const canReexecute of [true, false]) {
       const env = backlogChildEnv({}, { canReexecute, nodeOptions: '--max-old-space-size=96' });
       expect(env.NODE_OPTIONS).toBe('--max-old-space-size=96');
+      // Given every flag, the bin does not re-execute itself: the variable comes from here.
+      expect(env.MALLOC_ARENA_MAX).toBe(BRIDGE_ENV.MALLOC_ARENA_MAX);
     }
   });
 });

@@ -5,6 +5,7 @@ import {
   BRIDGE_V8_FLAGS,
   bridgeEnv,
   bridgeNodeOptions,
+  missingBridgeEnv,
   missingV8Flags,
 } from '../../../bin/v8-flags.js';
 
@@ -40,5 +41,10 @@ describe('the bridge process heap flags (bin/v8-flags.js)', () => {
   it('re-executes with the environment the bridge wants, unless the user set it', () => {
     expect(bridgeEnv({ PATH: '/bin' })).toEqual({ PATH: '/bin', ...BRIDGE_ENV });
     expect(bridgeEnv({ MALLOC_ARENA_MAX: '8' }).MALLOC_ARENA_MAX).toBe('8');
+  });
+
+  it('re-executes for a missing variable even when every flag was given', () => {
+    expect(missingBridgeEnv({ NODE_OPTIONS: bridgeNodeOptions() })).toEqual(['MALLOC_ARENA_MAX']);
+    expect(missingBridgeEnv(bridgeEnv({}))).toEqual([]);
   });
 });
