@@ -302,7 +302,11 @@ function handOffTo(workers: ReadonlyMap<string, RouteWorker>): HandOffTarget {
   return {
     consumes: (key) => consumers(key).length > 0,
     offer: (puts) => {
-      for (const put of puts) for (const worker of consumers(put.key)) worker.offer(put);
+      // Per route, one call with all of the transaction's puts it consumes (its batches form once).
+      for (const worker of workers.values()) {
+        const mine = puts.filter((put) => put.key.startsWith(worker.prefix));
+        if (mine.length > 0) worker.offer(mine);
+      }
     },
   };
 }

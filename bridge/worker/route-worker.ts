@@ -23,7 +23,13 @@ import { PrefixWatch, type SourceEvent, WatchState } from '../source/prefix-watc
 import { readPrefix } from '../source/resync.js';
 import { readSnapshot } from '../source/snapshot.js';
 import { type ItemResult, runBatch } from './batch.js';
-import { type CommittedPut, HandedOver, handOffVerdict, ReceivedRevisions } from './hand-off.js';
+import {
+  type CommittedPut,
+  type Decline,
+  HandedOver,
+  handOffVerdict,
+  ReceivedRevisions,
+} from './hand-off.js';
 import {
   deadLetterInput,
   newItem,
@@ -66,6 +72,8 @@ export class RouteWorker {
   readonly stats: RouteStats = newRouteStats();
   /** Failures by classification, for `etcd_bridge_failures_total`. */
   readonly failures = new FailureTally();
+  /** Offers declined, by reason (`handOffVerdict`), beside the total in `stats`. */
+  readonly handOffDeclines = new Map<Decline, number>();
   private readonly queue = new KeyQueue<WorkItem>();
   private readonly reads: RouteReads;
   private readonly watch: PrefixWatch;
@@ -191,32 +199,38 @@ export class RouteWorker {
   }
 
   /**
-   * A put another route has just committed under this route's prefix (bridge.ts, from the
-   * committer's answer). Taken into the queue when nothing of its key can be overtaken
-   * (`handOffVerdict`); otherwise left to the watch, which brings it as it would anyway. True if taken.
+   * Puts another route has just committed under this route's prefix, one transaction's (bridge.ts,
+   * from the committer's answer). Each is taken into the queue when nothing of its key can be
+   * overtaken (`handOffVerdict`), otherwise left to the watch, which brings it as it would anyway.
+   * Batches are formed once all are in, as for one watch response. Returns how many were taken.
    */
-  offer(put: CommittedPut): boolean {
-    if (!this.received) return false;
-    const verdict = handOffVerdict(put, {
-      watching: this.current === WorkerState.Watching && this.watch.state === WatchState.Watching,
-      takesPuts: this.route.eventTypes.includes('put'),
-      room: this.queue.retained + 1 < this.deps.maxInFlight && this.handedOver.size < this.deps.maxInFlight,
-      watchNext: this.watch.nextRevision,
-      received: this.received.get(put.key),
-    });
-    if (verdict !== 'take') {
-      this.stats.handOffsDeclined++;
-      return false;
+  offer(puts: readonly CommittedPut[]): number {
+    if (!this.received) return 0;
+    let taken = 0;
+    for (const put of puts) {
+      const verdict = handOffVerdict(put, {
+        watching: this.current === WorkerState.Watching && this.watch.state === WatchState.Watching,
+        takesPuts: this.route.eventTypes.includes('put'),
+        room: this.queue.retained + 1 < this.deps.maxInFlight && this.handedOver.size < this.deps.maxInFlight,
+        watchNext: this.watch.nextRevision,
+        received: this.received.get(put.key),
+      });
+      if (verdict !== 'take') {
+        this.stats.handOffsDeclined++;
+        this.handOffDeclines.set(verdict, (this.handOffDeclines.get(verdict) ?? 0) + 1);
+        continue;
+      }
+      taken++;
+      this.stats.handOffsTaken++;
+      this.received.note(put.key, put.revision, 'put');
+      this.handedOver.add(put.key, put.revision);
+      this.stats.received++;
+      this.queue.pushAhead(
+        newItem({ key: put.key, type: 'put', value: put.value, revision: put.revision, fromResync: false }),
+      );
     }
-    this.stats.handOffsTaken++;
-    this.received.note(put.key, put.revision, 'put');
-    this.handedOver.add(put.key, put.revision);
-    this.stats.received++;
-    this.queue.pushAhead(
-      newItem({ key: put.key, type: 'put', value: put.value, revision: put.revision, fromResync: false }),
-    );
-    this.schedulePump();
-    return true;
+    if (taken > 0) this.schedulePump();
+    return taken;
   }
 
   /** Read the prefix at the current revision and deliver every key as a put, then watch on. */
