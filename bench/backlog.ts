@@ -27,10 +27,11 @@ export interface BacklogOptions {
   /** Extra etcd flags (see BenchOptions.etcdArgs). */
   readonly etcdArgs?: readonly string[];
   /**
-   * The child's V8 flags (NODE_OPTIONS) instead of the bridge's own, to measure other settings;
-   * given flags win over the bin's (bin/v8-flags.js), the ones not given are still added.
+   * Node/V8 flags for the child's command line instead of the bridge's own, to measure other
+   * settings (any V8 flag: NODE_OPTIONS refuses many); given flags win over the bin's
+   * (bin/v8-flags.js), the ones not given are still added where the bin re-executes.
    */
-  readonly nodeOptions?: string;
+  readonly nodeFlags?: readonly string[];
   /** Write a V8 CPU profile of the child into this directory (`node --cpu-prof`). */
   readonly cpuProfDir?: string;
   readonly onProgress?: (phase: 'writing' | 'draining', done: number, total: number) => void;
@@ -60,22 +61,26 @@ export function parseProcStatus(text: string): { rssKb: number; hwmKb: number } 
 }
 
 /**
- * The child's environment, so it runs with what ships. Where Node can re-execute itself
- * (process.execve, Node >= 22.15) the bin adds the heap flags and MALLOC_ARENA_MAX itself; an older
- * Node (20) runs as started, so the bench gives them the way docs/deploy.md tells a Node 20 user
- * to: NODE_OPTIONS and MALLOC_ARENA_MAX. `nodeOptions` replaces the flags (MALLOC_ARENA_MAX is
- * still given); a MALLOC_ARENA_MAX already in `env` wins.
+ * The child's environment and Node flags, so it runs with what ships. Where Node can re-execute
+ * itself (process.execve, Node >= 22.15) the bin adds the heap flags and MALLOC_ARENA_MAX itself;
+ * an older Node (20) runs as started, so the bench gives them the way docs/deploy.md tells a
+ * Node 20 user to: NODE_OPTIONS and MALLOC_ARENA_MAX. `nodeFlags` go on the command line instead
+ * (MALLOC_ARENA_MAX is still given). A MALLOC_ARENA_MAX already in `env` wins.
  */
-export function backlogChildEnv(
+export function backlogChild(
   env: NodeJS.ProcessEnv,
-  options: { readonly canReexecute: boolean; readonly nodeOptions?: string | undefined },
-): Record<string, string | undefined> {
+  options: { readonly canReexecute: boolean; readonly nodeFlags?: readonly string[] | undefined },
+): { env: Record<string, string | undefined>; nodeArgs: string[] } {
   const out: Record<string, string | undefined> = { ...env, LOG_LEVEL: 'warn' };
-  const flags = options.nodeOptions ?? (options.canReexecute ? undefined : bridgeNodeOptions());
-  if (flags !== undefined) out.NODE_OPTIONS = [env.NODE_OPTIONS, flags].filter(Boolean).join(' ');
-  // Whenever the bench gives the flags: a bridge given every flag does not re-execute itself.
-  if (flags !== undefined) out.MALLOC_ARENA_MAX ??= BRIDGE_ENV.MALLOC_ARENA_MAX;
-  return out;
+  if (options.nodeFlags !== undefined) {
+    out.MALLOC_ARENA_MAX ??= BRIDGE_ENV.MALLOC_ARENA_MAX;
+    return { env: out, nodeArgs: [...options.nodeFlags] };
+  }
+  if (!options.canReexecute) {
+    out.NODE_OPTIONS = [env.NODE_OPTIONS, bridgeNodeOptions()].filter(Boolean).join(' ');
+    out.MALLOC_ARENA_MAX ??= BRIDGE_ENV.MALLOC_ARENA_MAX;
+  }
+  return { env: out, nodeArgs: [] };
 }
 
 /** `NAME=value …` of the variables the bench set for the child, for the report's command line. */
@@ -121,19 +126,21 @@ export async function measureBacklog(options: BacklogOptions): Promise<BacklogRe
       '--start-position',
       from.toString(),
     ];
+    const child0 = backlogChild(process.env, {
+      canReexecute: typeof (process as { execve?: unknown }).execve === 'function',
+      nodeFlags: options.nodeFlags,
+    });
+    const childEnv = child0.env;
     const nodeArgs = options.cpuProfDir
       ? [
+          ...child0.nodeArgs,
           '--cpu-prof',
           '--cpu-prof-dir',
           options.cpuProfDir,
           '--cpu-prof-name',
           'bench-backlog-bridge.cpuprofile',
         ]
-      : [];
-    const childEnv = backlogChildEnv(process.env, {
-      canReexecute: typeof (process as { execve?: unknown }).execve === 'function',
-      nodeOptions: options.nodeOptions,
-    });
+      : child0.nodeArgs;
     const command = `${envPrefix(childEnv, process.env)}node ${process.version} ${[...nodeArgs, ...args].join(' ')}`;
     const meter = startCpuMeter({ etcd: etcd.pid, child: () => child?.pid });
     const started = performance.now();

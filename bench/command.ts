@@ -25,7 +25,7 @@ import {
 import { latencyChartSvg } from './svg.js';
 
 export const BENCH_USAGE =
-  'npm run bench -- [--events N] [--keys N] [--naive-events N] [--latency-events N] [--rate N] [--backlog N] [--ideal-txns N] [--invoke-delay MS] [--phases LIST] [--bridge-node-options FLAGS] [--wait-quiet S] [--svg PATH] [--profile DIR] [--json]';
+  'npm run bench -- [--events N] [--keys N] [--naive-events N] [--latency-events N] [--rate N] [--backlog N] [--ideal-txns N] [--invoke-delay MS] [--phases LIST] [--bridge-node-flags FLAGS] [--wait-quiet S] [--svg PATH] [--profile DIR] [--json]';
 
 /** A bad command line: the message names the flag; the bench exits 2. */
 export class BenchUsageError extends Error {
@@ -84,7 +84,7 @@ export async function benchCommand(args: string[]): Promise<number> {
     'invoke-delay': { type: 'string' },
     'wait-quiet': { type: 'string' },
     phases: { type: 'string' },
-    'bridge-node-options': { type: 'string' },
+    'bridge-node-flags': { type: 'string' },
     svg: { type: 'string', default: 'bench-latency.svg' },
     profile: { type: 'string' },
     json: { type: 'boolean', default: false },
@@ -105,8 +105,8 @@ export async function benchCommand(args: string[]): Promise<number> {
     ...(values['wait-quiet'] !== undefined
       ? { waitQuietS: wholeNumber('wait-quiet', values['wait-quiet'], 0, 0) }
       : {}),
-    ...(values['bridge-node-options'] !== undefined
-      ? { bridgeNodeOptions: values['bridge-node-options'] }
+    ...(values['bridge-node-flags'] !== undefined
+      ? { bridgeNodeFlags: values['bridge-node-flags'].split(/\s+/).filter(Boolean) }
       : {}),
     ...(values.profile ? { profileDir: resolve(values.profile) } : {}),
     progress: (label) => progressBar(label),

@@ -78,8 +78,8 @@ export interface BenchOptions {
   readonly invokeDelayMs: number;
   /** Extra flags for every etcd the bench starts (none by default: etcd as shipped). */
   readonly etcdArgs: readonly string[];
-  /** The backlog child's V8 flags instead of the bridge's own (see BacklogOptions.nodeOptions). */
-  readonly bridgeNodeOptions?: string;
+  /** The backlog child's Node/V8 flags instead of the bridge's own (see BacklogOptions.nodeFlags). */
+  readonly bridgeNodeFlags?: readonly string[];
   /** Write CPU profiles here (an extra profiled in-process run; the backlog child under --cpu-prof). */
   readonly profileDir?: string;
   /** Before each phase, wait up to this many seconds for the machine's other processes to go quiet. */
@@ -323,7 +323,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
       events: options.backlogEvents,
       keys: options.keys,
       etcdArgs: options.etcdArgs,
-      ...(options.bridgeNodeOptions !== undefined ? { nodeOptions: options.bridgeNodeOptions } : {}),
+      ...(options.bridgeNodeFlags !== undefined ? { nodeFlags: options.bridgeNodeFlags } : {}),
       ...(options.profileDir ? { cpuProfDir: options.profileDir } : {}),
       onProgress: (_phase, done, total) => update(done, total),
     });
