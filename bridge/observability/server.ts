@@ -104,6 +104,20 @@ export async function startObservability(
     },
   });
   new Counter({
+    name: 'etcd_bridge_hand_offs_total',
+    help: 'Records another route committed that were offered to this one: taken from the commit, or declined (left to the watch)',
+    labelNames: ['route', 'outcome'],
+    registers: [registry],
+    async collect() {
+      const current = await routes();
+      this.reset();
+      for (const r of current) {
+        this.inc({ route: r.route, outcome: 'taken' }, r.stats.handOffsTaken ?? 0);
+        this.inc({ route: r.route, outcome: 'declined' }, r.stats.handOffsDeclined ?? 0);
+      }
+    },
+  });
+  new Counter({
     name: 'etcd_bridge_failures_total',
     help: 'Failures by classification (verdict retry / terminal / fatal, and reason): per route, and without a route the commit transactions (shared by the routes)',
     labelNames: ['route', 'verdict', 'reason'],

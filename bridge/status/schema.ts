@@ -32,6 +32,9 @@ export const RouteStatsSchema = z.object({
   resyncs: z.number(),
   batches: z.number(),
   invokeErrors: z.number(),
+  /** Hand-offs (docs/design.md): optional, so the status of an older bridge still parses. */
+  handOffsTaken: z.number().optional(),
+  handOffsDeclined: z.number().optional(),
 });
 export type RouteStatsSnapshot = z.infer<typeof RouteStatsSchema>;
 

@@ -77,6 +77,15 @@ describe('/metrics', () => {
     expect(lines).toContain('etcd_bridge_watch_reconnects_total{route="job-state"} 0');
   });
 
+  it('counts hand-offs taken and declined per route (0 for a status without them)', async () => {
+    const stats = { ...routeStatus('x').stats, handOffsTaken: 7, handOffsDeclined: 2 };
+    const lines = await metricsOf(source([routeStatus('job-state', { stats }), routeStatus('heat-stacks')]));
+
+    expect(lines).toContain('etcd_bridge_hand_offs_total{route="job-state",outcome="taken"} 7');
+    expect(lines).toContain('etcd_bridge_hand_offs_total{route="job-state",outcome="declined"} 2');
+    expect(lines).toContain('etcd_bridge_hand_offs_total{route="heat-stacks",outcome="taken"} 0');
+  });
+
   it("counts the lease keep-alive's failovers and the commit transactions' failures (no route label)", async () => {
     const lines = await metricsOf(
       source(
