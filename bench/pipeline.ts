@@ -42,6 +42,8 @@ export interface PipelineOptions {
   readonly idealTransactions?: number;
   /** Bridges: batching settings for both default routes in place of their defaults (experiments). */
   readonly routeSettings?: Partial<Pick<RouteInput, 'batchSize' | 'concurrency' | 'batchWindowMs'>>;
+  /** Bridges: the config's `handOff` in place of its default (bench/hand-off.ts compares both). */
+  readonly handOff?: boolean;
 }
 
 /** The ideal client's default: two transactions (each with its reads) in flight. */
@@ -128,6 +130,7 @@ export async function startPipeline(
       group: `bench-${randomUUID().slice(0, 8)}`,
       invoke: endpoint ? { mode: 'lambda', endpoint: endpoint.url } : { mode: 'inprocess' },
       observability: { port: 0 },
+      ...(options.handOff !== undefined ? { handOff: options.handOff } : {}),
       ...(options.routeSettings
         ? { routes: DEFAULT_ROUTES.map((route) => ({ ...route, ...options.routeSettings })) }
         : {}),
