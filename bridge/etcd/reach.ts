@@ -6,7 +6,7 @@
  * `withinMs`. A supervisor restarting a bridge that exited 1 for a blip would only do the same,
  * less quietly.
  */
-import { Backoff, sleep } from '../failure/backoff.js';
+import { BACKOFF, Backoff, sleep } from '../failure/backoff.js';
 import { classify } from '../failure/classify.js';
 import { settingAtFault } from './tls-diagnosis.js';
 import type { EtcdConnectionConfig } from './tls-material.js';
@@ -24,7 +24,7 @@ export async function reachEtcd(
   options: ReachOptions = {},
 ): Promise<void> {
   const deadline = Date.now() + (options.withinMs ?? 60_000);
-  const backoff = new Backoff({ initialDelayMs: 200, maxDelayMs: 2_000 });
+  const backoff = new Backoff(BACKOFF.reach);
   for (let attempt = 1; ; attempt++) {
     try {
       await call();

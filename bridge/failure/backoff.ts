@@ -84,6 +84,8 @@ export const BACKOFF = {
   leaseFailover: { initialDelayMs: 50, maxDelayMs: 500 },
   /** A campaign that ended before election (etcd unavailable, the lease lost meanwhile). */
   campaign: { initialDelayMs: 200, maxDelayMs: 5_000 },
+  /** A start that cannot reach etcd yet (etcd/reach.ts), within its 60 s. */
+  reach: { initialDelayMs: 200, maxDelayMs: 2_000 },
   /** Restarting a local etcd on its fixed ports while another process still holds one. */
   etcdRestart: { initialDelayMs: 400, maxDelayMs: 2_000 },
 } as const satisfies Record<string, BackoffOptions>;
