@@ -212,7 +212,7 @@ export const STATUS = {
   name: 'status',
   brief: 'checkpoint, head, lag, in flight, dead-lettered and leader, per route',
   summary:
-    'Per route of a group: checkpoint, etcd head revision, lag, records in flight, dead-lettered records, and which bridge leads.',
+    'Per route of a group: checkpoint, etcd head revision, lag, records in flight, dead-lettered records, watch reconnects; which bridge leads, its lease keep-alive failovers and failed commits.',
   flags: { json: JSON_FLAG, config: CONFIG, etcd: ETCD, group: GROUP },
   env: [...ETCD_ENV, ...DLQ_ENV],
   example: 'npx etcd-bridge status --etcd http://127.0.0.1:2379 --group dev',

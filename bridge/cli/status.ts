@@ -72,8 +72,10 @@ export function formatReport(report: StatusReport): string {
   );
   const hint = noLeaderHint(report);
   if (hint !== undefined) lines.push(hint);
+  // The leader's counters since it started, only from a status fresh enough to be its own.
+  const fresh = published !== null && !published.stale;
   const rows = [
-    ['ROUTE', 'CHECKPOINT', 'HEAD', 'LAG', 'IN FLIGHT', 'DEAD-LETTERED'],
+    ['ROUTE', 'CHECKPOINT', 'HEAD', 'LAG', 'IN FLIGHT', 'DEAD-LETTERED', 'WATCH RECONNECTS'],
     ...report.routes.map((r) => [
       r.route,
       r.checkpoint ?? '-',
@@ -81,6 +83,7 @@ export function formatReport(report: StatusReport): string {
       r.lag ?? '-',
       r.inFlight === null ? '?' : String(r.inFlight),
       r.deadLettered === null ? `? (${r.deadLetterError ?? 'unknown'})` : String(r.deadLettered),
+      fresh && r.published ? String(r.published.watchReconnects) : '?',
     ]),
   ];
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
@@ -91,5 +94,12 @@ export function formatReport(report: StatusReport): string {
         .join('  ')
         .trimEnd(),
     );
+  if (fresh && report.progress) lines.push(progressLine(report.progress));
   return `${lines.join('\n')}\n`;
+}
+
+/** The leader's own counters: lease keep-alive failovers, and failed commit transactions by reason. */
+function progressLine(progress: NonNullable<StatusReport['progress']>): string {
+  const failures = progress.commitFailures.map((f) => `${f.reason} ${f.count}`).join(', ');
+  return `leader since its start: ${progress.leaseKeepAliveFailovers} lease keep-alive failovers; failed commits: ${failures || 'none'}`;
 }

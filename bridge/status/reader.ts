@@ -15,6 +15,7 @@ import { prefixRangeEnd } from '../etcd/ops.js';
 import { BOOKKEEPING_ROOT, type Keyspace } from '../keyspace.js';
 import { keysChangedAfter } from './lag.js';
 import {
+  type BridgeProgress,
   type PublishedStatus,
   PublishedStatusSchema,
   type RouteStatus,
@@ -51,6 +52,8 @@ export interface StatusReport {
   published: { bridgeId: string; publishedAt: string; ageMs: number; stale: boolean } | null;
   deadLetterSink: 'etcd' | 'sqs';
   routes: RouteReport[];
+  /** The leader's own counters (lease keep-alive failovers, failed commits), as it last published them. */
+  progress?: BridgeProgress;
   /** When the group has no leader: every group that has bookkeeping in etcd (perhaps the one meant). */
   groupsInEtcd?: string[];
 }
@@ -129,6 +132,7 @@ export async function readStatus(options: {
       : null,
     deadLetterSink: queue.kind,
     routes,
+    ...(published?.bridge ? { progress: published.bridge } : {}),
     ...(leader === null ? { groupsInEtcd: await listGroups(client) } : {}),
   };
 }
