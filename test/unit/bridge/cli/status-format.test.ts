@@ -5,26 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { formatReport } from '../../../../bridge/cli/status.js';
 import type { StatusReport } from '../../../../bridge/status/reader.js';
-import type { RouteStatus } from '../../../../bridge/status/schema.js';
-import { newRouteStats } from '../../../../bridge/worker/stats.js';
-
-function published(route: string, watchReconnects: number): RouteStatus {
-  return {
-    route,
-    prefix: `/esi-worker/${route}/`,
-    function: route,
-    checkpoint: '10',
-    handledThrough: '10',
-    held: 0,
-    inFlightBatches: 0,
-    idle: true,
-    watch: 'watching',
-    watchReconnects,
-    stats: newRouteStats(),
-    lagRevisions: '0',
-    lagSeconds: 0,
-  };
-}
+import { routeStatus } from '../../../helpers/route-status.js';
 
 function report(stale: boolean): StatusReport {
   return {
@@ -42,7 +23,7 @@ function report(stale: boolean): StatusReport {
       inFlight: 0,
       inFlightBatches: 0,
       deadLettered: 0,
-      published: published(route, 3 - i * 3),
+      published: routeStatus(route, { watchReconnects: 3 - i * 3 }),
     })),
     progress: {
       leaseKeepAliveFailovers: 2,

@@ -9,25 +9,7 @@ import { type Observability, startObservability } from '../../../../bridge/obser
 import type { BridgeProgress, RouteStatus } from '../../../../bridge/status/schema.js';
 import type { StatusSource } from '../../../../bridge/status/source.js';
 import { newRouteStats } from '../../../../bridge/worker/stats.js';
-
-function routeStatus(route: string, overrides: Partial<RouteStatus> = {}): RouteStatus {
-  return {
-    route,
-    prefix: `/esi-worker/${route}/`,
-    function: route,
-    checkpoint: '10',
-    handledThrough: '10',
-    held: 0,
-    inFlightBatches: 0,
-    idle: true,
-    watch: 'watching',
-    watchReconnects: 0,
-    stats: newRouteStats(),
-    lagRevisions: '0',
-    lagSeconds: 0,
-    ...overrides,
-  };
-}
+import { routeStatus } from '../../../helpers/route-status.js';
 
 function source(routes: RouteStatus[], progress?: BridgeProgress): StatusSource {
   return {
