@@ -29,6 +29,15 @@ async function once(handOff: boolean): Promise<Record<string, unknown>> {
       job_state_p99_ms: second.p99,
       taken: jobState?.stats.handOffsTaken,
       declined: jobState ? Object.fromEntries(jobState.handOffDeclines) : undefined,
+      snapshots: Object.fromEntries(
+        ['heat-stacks', 'job-state'].map((name) => {
+          const stats = pipeline.bridge?.route(name)?.stats;
+          return [
+            name,
+            { read: stats?.snapshotsRead, commit: stats?.snapshotsFromCommit, none: stats?.snapshotsSkipped },
+          ];
+        }),
+      ),
       load1: [loadBefore, loadavg()[0] ?? 0].map((l) => Number(l.toFixed(2))),
     };
   } finally {

@@ -24,6 +24,7 @@ import { stageFunctions } from '../bridge/lambda-endpoint/stage-functions.js';
 import { DEFAULT_ROUTES, type RouteInput } from '../shared/index.js';
 import { type CpuShare, startCpuMeter } from './cpu.js';
 import { IdealClient } from './ideal/client.js';
+import { FloorClient } from './ideal/floor.js';
 import { IdealOutputs, type WorkloadSpec } from './ideal/outputs.js';
 import { delayedHost } from './invoke-delay.js';
 import type { LoadRequest, PacedResult, StreamResult } from './load.js';
@@ -33,7 +34,7 @@ import { type BridgeProbe, type ProbeReport, probeBridge } from './probe.js';
 import { ratePerSecond } from './stats.js';
 import { typeScriptWorker } from './ts-worker.js';
 
-export type PipelineKind = 'bridge-inprocess' | 'bridge-http' | 'ideal' | 'naive';
+export type PipelineKind = 'bridge-inprocess' | 'bridge-http' | 'ideal' | 'floor' | 'naive';
 
 export interface PipelineOptions {
   /** bridge-http: added before each invocation behind the endpoint (a Lambda-like latency). */
@@ -88,6 +89,24 @@ export async function startPipeline(
       );
       cleanups.push(() => naive.stop());
       return { kind, client, etcd, check: () => naive.check(), close };
+    }
+
+    if (kind === 'floor') {
+      const floorClient = createEtcdClient(parseBridgeConfig({ etcd: { endpoints: [etcd.clientUrl] } }).etcd);
+      cleanups.push(() => floorClient.close());
+      const outputs = new IdealOutputs();
+      const floor = FloorClient.start(floorClient, outputs, (await headRevision(client)) + 1n);
+      cleanups.push(() => floor.stop());
+      const reads = IdealClient.jobStateReads();
+      return {
+        kind,
+        client,
+        etcd,
+        txnClient: floorClient,
+        prepare: (workload) => outputs.add(workload, reads),
+        check: () => floor.check(),
+        close,
+      };
     }
 
     if (kind === 'ideal') {

@@ -301,6 +301,7 @@ function handOffTo(workers: ReadonlyMap<string, RouteWorker>): HandOffTarget {
   const consumers = (key: string) => [...workers.values()].filter((worker) => key.startsWith(worker.prefix));
   return {
     consumes: (key) => consumers(key).length > 0,
+    readsFor: (key) => consumers(key).flatMap((worker) => worker.readsFor(key)),
     offer: (puts) => {
       // Per route, one call with all of the transaction's puts it consumes (its batches form once).
       for (const worker of workers.values()) {

@@ -20,6 +20,7 @@ import { classify, isPressure } from '../failure/classify.js';
 import { FailureTally } from '../failure/tally.js';
 import { padRevision } from '../keyspace.js';
 import type { Leadership } from '../leader.js';
+import type { Snapshot, SnapshotEntry } from '../source/snapshot.js';
 import type { CommittedPut } from '../worker/hand-off.js';
 import { CommitPressure, type PressureEpisode, type PressureLog } from './pressure.js';
 
@@ -30,8 +31,11 @@ export interface CommitRequest {
   readonly sourceKey: string;
   readonly revision: bigint;
   readonly markerKey: string;
-  /** The marker's mod revision as the batch read it; "0" when it did not exist. */
-  markerModRevision: string;
+  /**
+   * The marker's mod revision as the batch read it ("0": it did not exist), or undefined when the
+   * batch did not read it (a route that reads nothing: see `markerCompare`).
+   */
+  markerModRevision: string | undefined;
   readonly mutations: readonly Mutation[];
   /** A dead-letter record written with the marker (the etcd sink). */
   readonly deadLetter?: { readonly key: string; readonly value: string };
@@ -54,6 +58,8 @@ export interface HandOffTarget {
   consumes(key: string): boolean;
   /** Called once a transaction has committed, with its puts that some route consumes. */
   offer(puts: readonly CommittedPut[]): void;
+  /** What the consuming route reads for a record of `key` (its marker and its reads). */
+  readsFor(key: string): readonly string[];
 }
 
 export interface CommitterOptions {
@@ -66,6 +72,9 @@ export interface CommitterOptions {
   /** Hand committed outputs to the routes that consume them (config `handOff`); none when absent. */
   readonly handOff?: HandOffTarget;
 }
+
+/** Markers whose last write the committer remembers (an evicted one is only compared less exactly). */
+export const KNOWN_MARKERS = 10_000;
 
 export interface CommitterStats {
   transactions: number;
@@ -87,6 +96,10 @@ export class Committer {
   private readonly backoff: Backoff;
   private readonly handOff: HandOffTarget | undefined;
   private committedRevision = 0n;
+  /** Marker key → the revision of this committer's last transaction that wrote it. */
+  private readonly knownMarkers = new Map<string, string>();
+  /** The transaction in flight that will offer puts: their keys, and when it has answered. */
+  private offering: { readonly keys: ReadonlySet<string>; readonly answered: Promise<void> } | undefined;
   /** The last checkpoint flush was refused for pressure: checkpoints wait too. */
   private checkpointsHeld = false;
 
@@ -174,6 +187,30 @@ export class Committer {
       if (this.queue.length > 0) void this.run();
       else this.notifyIdle();
     }
+  }
+
+  /**
+   * While the transaction in flight puts one of `keys` that it will offer: resolves once it has
+   * answered (and offered what it committed). A route whose watch brought such a record first waits
+   * for this instead of reading: the offer brings the reads (`CommittedPut.snapshot`).
+   */
+  offerPending(keys: Iterable<string>): Promise<void> | undefined {
+    const offering = this.offering;
+    if (!offering) return undefined;
+    for (const key of keys) if (offering.keys.has(key)) return offering.answered;
+    return undefined;
+  }
+
+  /**
+   * Whether this committer may have written `markerKey` after `revision`. Every write of a route
+   * for a record goes with the record's marker, so false means a snapshot at `revision` holds
+   * every write this bridge made for that record's key. A marker it no longer remembers counts as
+   * written since (unless nothing at all was committed since).
+   */
+  wroteMarkerSince(markerKey: string, revision: bigint): boolean {
+    if (this.committedRevision <= revision) return false;
+    const known = this.knownMarkers.get(markerKey);
+    return known === undefined || BigInt(known) > revision;
   }
 
   /** Resolves when nothing is queued or in flight. */
@@ -299,7 +336,7 @@ export class Committer {
     /** Indexes in `success` of the puts another route consumes (they ask for `prev_kv`). */
     const offered: number[] = [];
     for (const { request } of batch) {
-      compares.push(compare.modRevision(request.markerKey, request.markerModRevision));
+      compares.push(this.markerCompare(request));
       success.push(op.put(request.markerKey, padRevision(request.revision)));
       for (const mutation of request.mutations) {
         const operation = mutationOp(mutation);
@@ -316,18 +353,94 @@ export class Committer {
     }
     const checkpoint = this.checkpointOps([...finishing.keys()], finishing);
     success.push(...checkpoint.puts);
+    const reads = this.readsForOffers(success, offered, batch);
 
-    const result = await this.client.kv.txn({ compare: compares, success, failure: [] });
-    if (result.succeeded) {
-      this.stats.transactions++;
-      this.stats.records += batch.length;
-      for (const [route, revision] of checkpoint.revisions) this.checkpoints.set(route, revision);
-      this.committed(result.header.revision);
-      if (offered.length > 0) this.offer(success, offered, result);
-      for (const p of batch) p.resolve('committed');
-      return;
+    let answered = () => {};
+    if (offered.length > 0)
+      this.offering = {
+        keys: new Set(offered.map((index) => success[index]!.request_put!.key!.toString('utf8'))),
+        answered: new Promise<void>((resolve) => (answered = resolve)),
+      };
+    try {
+      const result = await this.client.kv.txn({ compare: compares, success, failure: [] });
+      if (result.succeeded) {
+        this.stats.transactions++;
+        this.stats.records += batch.length;
+        for (const [route, revision] of checkpoint.revisions) this.checkpoints.set(route, revision);
+        this.committed(result.header.revision);
+        for (const { request } of batch) this.rememberMarker(request.markerKey, result.header.revision);
+        if (offered.length > 0) this.offer(success, offered, reads, result);
+        for (const p of batch) p.resolve('committed');
+        return;
+      }
+    } finally {
+      this.offering = undefined;
+      answered();
     }
     await this.resolveConflicts(batch);
+  }
+
+  /**
+   * The consuming routes' reads for the puts offered, appended to the transaction's success ops
+   * (after every write, so they read at the transaction's revision, its own writes included), as
+   * far as the operation limit leaves room: a full transaction carries none, and its records are
+   * read by their route as usual. Returns which offered puts got their reads, and where they start.
+   */
+  private readsForOffers(
+    success: IRequestOp[],
+    offered: readonly number[],
+    batch: readonly Pending[],
+  ): { readonly from: number; readonly keys: readonly string[]; readonly covered: ReadonlySet<number> } {
+    const from = success.length;
+    const keys: string[] = [];
+    const covered = new Set<number>();
+    if (!this.handOff || offered.length === 0) return { from, keys, covered };
+    // The same bound as takeBatch: max(compares, ops) + the largest nested transaction <= the limit.
+    const nested = Math.max(0, ...batch.map((p) => nestedOps(p.request)));
+    const seen = new Set<string>();
+    let room = this.maxOps - nested - success.length;
+    for (const index of offered) {
+      const key = success[index]!.request_put!.key!.toString('utf8');
+      const wanted = this.handOff.readsFor(key).filter((k) => !seen.has(k));
+      if (wanted.length > room) break;
+      for (const k of wanted) {
+        seen.add(k);
+        keys.push(k);
+        success.push(op.get(k));
+      }
+      room -= wanted.length;
+      covered.add(index);
+    }
+    return { from, keys, covered };
+  }
+
+  /**
+   * The compare that lets a record commit only if it is not applied yet. With the marker's mod
+   * revision as the batch read it: that exact revision (nothing committed the key since). Without
+   * a read: the revision of this committer's own last write of the marker, when it remembers one
+   * (only this bridge commits while it leads; a redrive that wrote the marker since fails the
+   * compare, and the conflict reads it). Otherwise `mod_revision < the record's revision`: a marker
+   * last written before the record existed cannot say it is applied (a marker holds the revision of
+   * a record committed after that record was written), and a key that has none has mod revision 0.
+   * A marker written after the record (its own commit, or an older record's committed late) fails
+   * this compare, and `resolveConflicts` reads what it says. The compare only ever errs towards a
+   * conflict, never towards a second commit.
+   */
+  private markerCompare(request: CommitRequest): ICompare {
+    const known = request.markerModRevision ?? this.knownMarkers.get(request.markerKey);
+    return known !== undefined
+      ? compare.modRevision(request.markerKey, known)
+      : compare.modRevisionBelow(request.markerKey, request.revision.toString());
+  }
+
+  private rememberMarker(markerKey: string, modRevision: string): void {
+    // Re-inserted, so the Map's order is least recently written first: the eviction order.
+    this.knownMarkers.delete(markerKey);
+    this.knownMarkers.set(markerKey, modRevision);
+    if (this.knownMarkers.size > KNOWN_MARKERS) {
+      const oldest = this.knownMarkers.keys().next();
+      if (!oldest.done) this.knownMarkers.delete(oldest.value);
+    }
   }
 
   /** A compare failed: find out which, settle what is settled, and queue the rest again. */
@@ -347,6 +460,7 @@ export class Committer {
       if (applied >= p.request.revision) p.resolve('already-applied');
       else {
         p.request.markerModRevision = marker ? marker.mod_revision : '0';
+        this.rememberMarker(p.request.markerKey, p.request.markerModRevision);
         retry.push(p);
       }
     });
@@ -368,8 +482,14 @@ export class Committer {
   }
 
   /** The committed puts another route consumes, each with its key's previous mod revision. */
-  private offer(success: readonly IRequestOp[], offered: readonly number[], result: ITxnResponse): void {
+  private offer(
+    success: readonly IRequestOp[],
+    offered: readonly number[],
+    reads: ReturnType<Committer['readsForOffers']>,
+    result: ITxnResponse,
+  ): void {
     const revision = BigInt(result.header.revision);
+    const snapshot = reads.keys.length > 0 ? snapshotOf(reads.keys, reads.from, result) : undefined;
     const puts: CommittedPut[] = [];
     for (const index of offered) {
       const request = success[index]?.request_put;
@@ -382,6 +502,7 @@ export class Committer {
         value: request.value,
         revision,
         prevModRevision: previous ? BigInt(previous.mod_revision) : undefined,
+        ...(snapshot && reads.covered.has(index) ? { snapshot } : {}),
       });
     }
     try {
@@ -411,6 +532,18 @@ export class Committer {
   private notifyIdle(): void {
     for (const waiter of this.idleWaiters.splice(0)) waiter();
   }
+}
+
+/** The reads at `from` onwards of a transaction's answer, as a snapshot at its revision. */
+function snapshotOf(keys: readonly string[], from: number, result: ITxnResponse): Snapshot | undefined {
+  const entries = new Map<string, SnapshotEntry | null>();
+  for (let i = 0; i < keys.length; i++) {
+    const range = result.responses[from + i]?.response_range;
+    if (!range) return undefined; // an answer without the reads: none offered (the route reads)
+    const kv = range.kvs[0];
+    entries.set(keys[i]!, kv ? { value: kv.value, modRevision: kv.mod_revision } : null);
+  }
+  return { revision: BigInt(result.header.revision), entries };
 }
 
 /** The size of the largest nested transaction the request's mutations make (a conditional delete: 1). */

@@ -48,6 +48,13 @@ export const compare = {
     result: 'Equal',
     mod_revision: revision,
   }),
+  /** `mod_revision(key) < revision`; a key that does not exist has mod revision 0. */
+  modRevisionBelow: (key: string, revision: string): ICompare => ({
+    key: buf(key),
+    target: 'Mod',
+    result: 'Less',
+    mod_revision: revision,
+  }),
   createRevision: (key: string, revision: string): ICompare => ({
     key: buf(key),
     target: 'Create',

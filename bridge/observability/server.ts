@@ -118,6 +118,21 @@ export async function startObservability(
     },
   });
   new Counter({
+    name: 'etcd_bridge_batch_snapshots_total',
+    help: 'Batches by where their snapshot came from: read from etcd, from the transaction that committed their records (hand-off), or none (a route that reads nothing)',
+    labelNames: ['route', 'source'],
+    registers: [registry],
+    async collect() {
+      const current = await routes();
+      this.reset();
+      for (const r of current) {
+        this.inc({ route: r.route, source: 'read' }, r.stats.snapshotsRead ?? 0);
+        this.inc({ route: r.route, source: 'commit' }, r.stats.snapshotsFromCommit ?? 0);
+        this.inc({ route: r.route, source: 'none' }, r.stats.snapshotsSkipped ?? 0);
+      }
+    },
+  });
+  new Counter({
     name: 'etcd_bridge_failures_total',
     help: 'Failures by classification (verdict retry / terminal / fatal, and reason): per route, and without a route the commit transactions (shared by the routes)',
     labelNames: ['route', 'verdict', 'reason'],

@@ -90,6 +90,11 @@ export class KeyQueue<T extends QueuedRecord> {
     if (!state.busy && state.items.length === 1) this.ready.push(item.key);
   }
 
+  /** The key's oldest held record (taken or not), if the queue holds any of the key. */
+  head(key: string): T | undefined {
+    return this.keys.get(key)?.items[0];
+  }
+
   /** Note a revision seen with nothing to hold (a filtered event), so the watermark passes it. */
   observe(revision: bigint): void {
     if (revision > this.seen) this.seen = revision;

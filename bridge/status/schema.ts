@@ -35,6 +35,10 @@ export const RouteStatsSchema = z.object({
   /** Hand-offs (docs/design.md): optional, so the status of an older bridge still parses. */
   handOffsTaken: z.number().optional(),
   handOffsDeclined: z.number().optional(),
+  /** Where batches' snapshots came from (docs/performance.md): optional, as above. */
+  snapshotsRead: z.number().optional(),
+  snapshotsFromCommit: z.number().optional(),
+  snapshotsSkipped: z.number().optional(),
 });
 export type RouteStatsSnapshot = z.infer<typeof RouteStatsSchema>;
 

@@ -2,6 +2,12 @@
  * One batch of a route: one snapshot read (each record's applied marker and what the route reads
  * for it), the records already applied set aside, the rest built into contract records and sent to
  * the function in one invocation. Returns each record's step result for `settle`; decides nothing.
+ *
+ * A route that reads nothing (stage heat-stacks) reads no markers either: the read would only set
+ * aside records applied already (redelivered after a restart or a resync), and the commit's marker
+ * compare finds those anyway (`Committer.markerCompare`), at the cost of invoking them once more.
+ * That takes a round trip to etcd off every such batch. A record of such a route that fails is
+ * checked against its marker before it is dead-lettered or blocks (`RouteWorker.unlessApplied`).
  */
 import type { StageRecord, StageRequest, StageResponse } from '../../shared/index.js';
 import { type Failure, failureOf, failureOfRecord } from '../failure/failure.js';
@@ -26,20 +32,25 @@ export interface ItemResult {
   readonly result: StepResult;
 }
 
+/** What a batch of a route that reads nothing is built from: no entries, no markers. */
+const NOTHING_READ: Snapshot = { revision: 0n, entries: new Map() };
+
 export async function runBatch(items: readonly WorkItem[], deps: BatchDeps): Promise<ItemResult[]> {
   // 1. One snapshot: each record's applied marker and the keys the route reads for it.
   const readKeys = new Map(items.map((item) => [item, deps.readKeys(item)]));
-  let snapshot: Snapshot;
+  const readsSomething = items.some((item) => readKeys.get(item)!.length > 0);
+  let snapshot: Snapshot = NOTHING_READ;
   try {
-    snapshot = await deps.readSnapshot(
-      items.flatMap((item) => [deps.markerKey(item), ...readKeys.get(item)!]),
-    );
+    if (readsSomething)
+      snapshot = await deps.readSnapshot(
+        items.flatMap((item) => [deps.markerKey(item), ...readKeys.get(item)!]),
+      );
   } catch (error) {
     const failure = failureOf(error);
     return items.map((item) => ({ item, result: { kind: 'failed', step: 'read', failure } }));
   }
   // 2. Set aside what is applied already; turn the rest into contract records.
-  const { results, records, byId } = prepare(items, snapshot, readKeys, deps);
+  const { results, records, byId } = prepare(items, readsSomething ? snapshot : undefined, readKeys, deps);
   if (records.length === 0) return results;
   // 3. One invocation for the rest.
   return [...results, ...(await invoke(records, byId, deps))];
@@ -52,9 +63,10 @@ interface Prepared {
   readonly byId: ReadonlyMap<string, WorkItem>;
 }
 
+/** `snapshot` undefined: nothing was read (markers unknown, no record set aside). */
 function prepare(
   items: readonly WorkItem[],
-  snapshot: Snapshot,
+  snapshot: Snapshot | undefined,
   readKeys: ReadonlyMap<WorkItem, readonly string[]>,
   deps: BatchDeps,
 ): Prepared {
@@ -62,9 +74,7 @@ function prepare(
   const records: StageRecord[] = [];
   const byId = new Map<string, WorkItem>();
   for (const item of items) {
-    const marker = snapshot.entries.get(deps.markerKey(item)) ?? null;
-    item.markerModRevision = marker?.modRevision ?? '0';
-    if (marker && BigInt(marker.value.toString('utf8')) >= item.revision) {
+    if (snapshot && markerSaysApplied(item, snapshot, deps.markerKey(item))) {
       results.push({ item, result: { kind: 'applied-already' } });
       continue;
     }
@@ -76,7 +86,10 @@ function prepare(
       value: item.value,
       modRevision: item.revision.toString(),
     };
-    const built = buildStageRecord({ ...change, readKeys: readKeys.get(item) ?? [] }, snapshot);
+    const built = buildStageRecord(
+      { ...change, readKeys: readKeys.get(item) ?? [] },
+      snapshot ?? NOTHING_READ,
+    );
     if (!built.ok) {
       results.push({ item, result: { kind: 'failed', step: 'record', failure: built.failure } });
       continue;
@@ -85,6 +98,16 @@ function prepare(
     records.push(built.record);
   }
   return { results, records, byId };
+}
+
+/**
+ * Whether the snapshot's marker of `item` says it is applied already; either way the item keeps the
+ * marker's mod revision for its commit's compare.
+ */
+export function markerSaysApplied(item: WorkItem, snapshot: Snapshot, markerKey: string): boolean {
+  const marker = snapshot.entries.get(markerKey) ?? null;
+  item.markerModRevision = marker?.modRevision ?? '0';
+  return marker !== null && BigInt(marker.value.toString('utf8')) >= item.revision;
 }
 
 /** Each record's answer, or the invocation's failure for every one of them. */

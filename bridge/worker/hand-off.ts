@@ -9,7 +9,14 @@
  * newest event of that key the route has received (`ReceivedRevisions`). Per-key order then holds
  * as if the watch had brought the record. See docs/design.md, "Hand-off", for the writers this rule
  * assumes.
+ *
+ * A put may come with the consuming route's reads for it, read in the committing transaction itself
+ * (`CommittedPut.snapshot`), so that its batch needs no snapshot read of its own. That snapshot is
+ * at the put's revision, and it stands for a read at processing time only if nothing of this route
+ * commits the key between the two: so it is given to a record only while no earlier record of its
+ * key is held (`SnapshotsAhead` for a put the watch brings after the offer).
  */
+import type { Snapshot } from '../source/snapshot.js';
 
 /** A put committed for another route, as the committer's answer tells it. */
 export interface CommittedPut {
@@ -19,6 +26,12 @@ export interface CommittedPut {
   readonly revision: bigint;
   /** The mod revision of the key's previous value (`prev_kv`); undefined when the key did not exist. */
   readonly prevModRevision: bigint | undefined;
+  /**
+   * What the consuming route reads for this record (its marker and its reads), read in the same
+   * transaction after its writes, so at its revision: when the transaction had room for the reads.
+   * One snapshot for all of a transaction's puts.
+   */
+  readonly snapshot?: Snapshot;
 }
 
 /** The newest event of a key the route has received (watch, resync or hand-off). */
@@ -147,4 +160,43 @@ export function handOffVerdict(put: CommittedPut, context: OfferContext): 'take'
   // The key did not exist: the newest event received must be a delete (see docs/design.md: a
   // job_state key is deleted only by stage job-state, after this route processed what it deletes).
   return received.type === 'delete' ? 'take' : 'would-overtake';
+}
+
+/**
+ * Snapshots of offers the route declined because the watch had not brought them yet: given to the
+ * record when the watch brings it. Forgotten once the watch has passed them; at most `capacity`.
+ */
+export class SnapshotsAhead {
+  private readonly pending = new Map<string, { readonly revision: bigint; readonly snapshot: Snapshot }>();
+
+  constructor(private readonly capacity: number) {}
+
+  get size(): number {
+    return this.pending.size;
+  }
+
+  add(key: string, revision: bigint, snapshot: Snapshot): void {
+    if (this.pending.size >= this.capacity) return;
+    this.pending.set(entryName(key, revision), { revision, snapshot });
+  }
+
+  /** The snapshot for the watch's event of `key` at `revision`, if one was offered (and forgotten). */
+  take(key: string, revision: bigint): Snapshot | undefined {
+    const name = entryName(key, revision);
+    const found = this.pending.get(name);
+    if (found) this.pending.delete(name);
+    return found?.snapshot;
+  }
+
+  /** Forget what the watch has passed. */
+  pruneBelow(nextRevision: bigint): void {
+    for (const [name, { revision }] of this.pending) {
+      if (revision >= nextRevision) return;
+      this.pending.delete(name);
+    }
+  }
+
+  clear(): void {
+    this.pending.clear();
+  }
 }

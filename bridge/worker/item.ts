@@ -2,6 +2,7 @@
 import type { DeadLetterInput } from '../dlq/record.js';
 import type { Failure } from '../failure/failure.js';
 import type { QueuedRecord } from '../queue/key-queue.js';
+import type { Snapshot } from '../source/snapshot.js';
 
 export interface WorkItem extends QueuedRecord {
   readonly type: 'put' | 'delete';
@@ -15,8 +16,17 @@ export interface WorkItem extends QueuedRecord {
   attempts: number;
   firstAttemptAt: number;
   lastAttemptAt: number;
-  /** The applied marker's mod revision as the last batch read it ("0": no marker yet). */
-  markerModRevision: string;
+  /**
+   * The applied marker's mod revision as the last batch read it ("0": no marker yet); undefined
+   * while no batch has read it (a route that reads nothing does not read markers either).
+   */
+  markerModRevision: string | undefined;
+  /**
+   * Its route's reads for it, read in the transaction that committed it (a hand-off): its batch's
+   * snapshot instead of a read. See `CommittedPut.snapshot` for when it is given. Null once a batch
+   * has taken it (used or not): a retry reads, and nothing is given to it any more.
+   */
+  snapshot?: Snapshot | null;
 }
 
 export type SourceChange = Pick<WorkItem, 'key' | 'type' | 'value' | 'revision' | 'fromResync'>;
@@ -29,7 +39,7 @@ export function newItem(change: SourceChange, now: number = Date.now()): WorkIte
     attempts: 0,
     firstAttemptAt: 0,
     lastAttemptAt: 0,
-    markerModRevision: '0',
+    markerModRevision: undefined,
   };
 }
 

@@ -21,14 +21,15 @@ import type { Keyspace } from '../keyspace.js';
 import { KeyQueue } from '../queue/key-queue.js';
 import { PrefixWatch, type SourceEvent, WatchState } from '../source/prefix-watch.js';
 import { readPrefix } from '../source/resync.js';
-import { readSnapshot } from '../source/snapshot.js';
-import { type ItemResult, runBatch } from './batch.js';
+import { readSnapshot, type Snapshot } from '../source/snapshot.js';
+import { type ItemResult, markerSaysApplied, runBatch } from './batch.js';
 import {
   type CommittedPut,
   type Decline,
   HandedOver,
   handOffVerdict,
   ReceivedRevisions,
+  SnapshotsAhead,
 } from './hand-off.js';
 import {
   deadLetterInput,
@@ -91,6 +92,7 @@ export class RouteWorker {
   /** Hand-off bookkeeping, when hand-off is on: the newest event per key, and what the watch owes. */
   private readonly received: ReceivedRevisions | undefined;
   private readonly handedOver = new HandedOver();
+  private readonly snapshotsAhead: SnapshotsAhead;
 
   constructor(
     readonly route: Route,
@@ -98,6 +100,7 @@ export class RouteWorker {
   ) {
     this.reads = new RouteReads(route);
     this.received = deps.handOff ? new ReceivedRevisions(HAND_OFF_KEYS) : undefined;
+    this.snapshotsAhead = new SnapshotsAhead(deps.maxInFlight);
     this.watch = new PrefixWatch(deps.client, this.reads.pattern.prefix, {
       onEvents: (events) => this.onEvents(events),
       onCompacted: (compactRevision) =>
@@ -216,6 +219,7 @@ export class RouteWorker {
         received: this.received.get(put.key),
       });
       if (verdict !== 'take') {
+        if (put.snapshot) this.keepSnapshot(put, put.snapshot, verdict);
         this.stats.handOffsDeclined++;
         this.handOffDeclines.set(verdict, (this.handOffDeclines.get(verdict) ?? 0) + 1);
         continue;
@@ -225,12 +229,38 @@ export class RouteWorker {
       this.received.note(put.key, put.revision, 'put');
       this.handedOver.add(put.key, put.revision);
       this.stats.received++;
-      this.queue.pushAhead(
-        newItem({ key: put.key, type: 'put', value: put.value, revision: put.revision, fromResync: false }),
-      );
+      const item = newItem({
+        key: put.key,
+        type: 'put',
+        value: put.value,
+        revision: put.revision,
+        fromResync: false,
+      });
+      // Its reads from the transaction, if no earlier record of the key is held (CommittedPut.snapshot).
+      if (put.snapshot && !this.queue.head(put.key)) item.snapshot = put.snapshot;
+      this.queue.pushAhead(item);
     }
     if (taken > 0) this.schedulePump();
     return taken;
+  }
+
+  /**
+   * An offer declined still brings its record's reads: for the record the watch delivered already,
+   * if it is its key's oldest held record and has not been read (its batch waits for this answer:
+   * `Committer.offerPending`); for one the watch has not brought yet, until it does.
+   */
+  private keepSnapshot(put: CommittedPut, snapshot: Snapshot, verdict: Decline): void {
+    if (verdict === 'delivered') {
+      const head = this.queue.head(put.key);
+      if (head && head.revision === put.revision && head.snapshot === undefined) head.snapshot = snapshot;
+    } else if (verdict === 'unknown-key' || verdict === 'would-overtake') {
+      if (put.revision >= this.watch.nextRevision) this.snapshotsAhead.add(put.key, put.revision, snapshot);
+    }
+  }
+
+  /** What this route reads for a record of `key`: its applied marker and the route's reads. */
+  readsFor(key: string): string[] {
+    return [this.deps.keyspace.applied(this.route.name, key), ...this.reads.keysFor(key)];
   }
 
   /** Read the prefix at the current revision and deliver every key as a put, then watch on. */
@@ -314,24 +344,32 @@ export class RouteWorker {
       // Handed over already (offer): held once, so the watch's copy only moves the watermark.
       if (this.handedOver.size > 0 && this.handedOver.take(event.key, event.revision))
         this.queue.observe(event.revision);
-      else if (this.route.eventTypes.includes(event.type)) this.push({ ...event, fromResync: false });
-      else this.queue.observe(event.revision);
+      else if (this.route.eventTypes.includes(event.type)) {
+        const snapshot =
+          this.snapshotsAhead.size > 0 ? this.snapshotsAhead.take(event.key, event.revision) : undefined;
+        this.push({ ...event, fromResync: false }, snapshot);
+      } else this.queue.observe(event.revision);
     }
     if (this.handedOver.size > 0) this.handedOver.pruneBelow(this.watch.nextRevision);
+    if (this.snapshotsAhead.size > 0) this.snapshotsAhead.pruneBelow(this.watch.nextRevision);
     // Back-pressure: stop the watch; it resumes from its own revision, nothing is buffered.
     if (this.queue.retained >= this.deps.maxInFlight) this.transition('full');
     this.schedulePump();
   }
 
-  private push(change: SourceChange): void {
+  /** Hold a change; with the reads its commit brought, if no earlier record of its key is held. */
+  private push(change: SourceChange, snapshot?: Snapshot): void {
     this.stats.received++;
     if (change.fromResync) this.received?.note(change.key, change.revision, change.type);
-    this.queue.push(newItem(change));
+    const item = newItem(change);
+    if (snapshot && !this.queue.head(change.key)) item.snapshot = snapshot;
+    this.queue.push(item);
   }
 
   private forgetHandOffs(): void {
     this.received?.clear();
     this.handedOver.clear();
+    this.snapshotsAhead.clear();
   }
 
   /** Dispatch, arm the window, or nothing: `scheduleDecision` decides (an idle route never waits). */
@@ -391,11 +429,25 @@ export class RouteWorker {
   private async processBatch(items: WorkItem[]): Promise<void> {
     const now = Date.now();
     for (const item of items) startAttempt(item, now);
+    // A record the committer is about to offer (the watch brought it first): its reads come with
+    // the offer, which is at most that transaction's answer away (often already on the socket).
+    if (this.received) await this.deps.committer.offerPending(items.map((item) => item.key));
+    const handed = sharedSnapshot(items, (item, snapshot) =>
+      this.deps.committer.wroteMarkerSince(this.markerKey(item), snapshot.revision),
+    );
+    let read = false;
     const results = await runBatch(items, {
       route: this.route.name,
       functionName: this.route.function,
-      readSnapshot: (keys) =>
-        readSnapshot(this.deps.client, keys, this.deps.maxTxnOps, this.snapshotRevision(items)),
+      readSnapshot: async (keys) => {
+        read = true;
+        if (handed) {
+          this.stats.snapshotsFromCommit++;
+          return handed;
+        }
+        this.stats.snapshotsRead++;
+        return readSnapshot(this.deps.client, keys, this.deps.maxTxnOps, this.snapshotRevision(items));
+      },
       invoke: (functionName, request) => this.deps.invoker.invoke(functionName, request),
       markerKey: (item) => this.markerKey(item),
       readKeys: (item) => this.reads.keysFor(item.key),
@@ -404,6 +456,7 @@ export class RouteWorker {
         else this.deps.observer?.invokeLatency?.(this.route.name, seconds);
       },
     });
+    if (!read) this.stats.snapshotsSkipped++;
     const readFailed = results.some(({ result }) => result.kind === 'failed' && result.step === 'read');
     // Told once a streak (the first failed read), not once a batch: the reads retry with backoff.
     if (readFailed && this.readFailures === 0)
@@ -465,7 +518,9 @@ export class RouteWorker {
         else refundAttempt(item);
         this.retryLater(item, outcome.delayMs);
         return undefined;
-      case 'block':
+      case 'block': {
+        const applied = await this.unlessApplied(item);
+        if (applied) return applied;
         if (!item.blocked) this.stats.blocked++;
         item.blocked = true;
         this.log('error', 'record failed for good; key blocked (route onFailure = block)', {
@@ -476,13 +531,35 @@ export class RouteWorker {
         });
         this.retryLater(item, outcome.delayMs);
         return undefined;
+      }
       case 'dead-letter':
-        return this.deadLetter(item, outcome.failure, outcome.reason);
+        return (await this.unlessApplied(item)) ?? this.deadLetter(item, outcome.failure, outcome.reason);
       case 'leave':
         return undefined;
       case 'stop':
         this.fatal(outcome.failure);
         return undefined;
+    }
+  }
+
+  /**
+   * Before a record fails for good: if no batch read its marker (a route that reads nothing), read
+   * it now, so that a record applied already (redelivered after a restart or a resync) is skipped
+   * instead of dead-lettered a second time or blocking its key. Undefined: not applied, go on.
+   */
+  private async unlessApplied(item: WorkItem): Promise<StepResult | undefined> {
+    if (item.markerModRevision !== undefined) return undefined;
+    const markerKey = this.markerKey(item);
+    try {
+      const snapshot = await readSnapshot(
+        this.deps.client,
+        [markerKey],
+        this.deps.maxTxnOps,
+        this.snapshotRevision([item]),
+      );
+      return markerSaysApplied(item, snapshot, markerKey) ? { kind: 'applied-already' } : undefined;
+    } catch (error) {
+      return { kind: 'failed', step: 'read', failure: failureOf(error) };
     }
   }
 
@@ -563,6 +640,22 @@ export class RouteWorker {
   private log(level: 'info' | 'warn' | 'error', message: string, fields: Record<string, unknown>): void {
     this.deps.observer?.log?.(level, message, { route: this.route.name, ...fields });
   }
+}
+
+/**
+ * The snapshot the batch's records came with from one transaction, if every one of them came with
+ * it (one consistent snapshot for the batch, as a read would be) and the route has committed
+ * nothing for their keys since (`stale`): then it reads what a read now would, but for writes of
+ * others concurrent with the records. Each record is given a snapshot for one batch only.
+ */
+function sharedSnapshot(
+  items: readonly WorkItem[],
+  stale: (item: WorkItem, snapshot: Snapshot) => boolean,
+): Snapshot | undefined {
+  const first = items[0]?.snapshot;
+  const shared = first ? items.every((item) => item.snapshot === first && !stale(item, first)) : false;
+  for (const item of items) item.snapshot = null;
+  return shared && first ? first : undefined;
 }
 
 function firstFailure(results: readonly ItemResult[]): Failure | undefined {

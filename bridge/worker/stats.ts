@@ -15,6 +15,12 @@ export interface RouteStats {
   handOffsTaken: number;
   /** Offers it left to the watch (docs/design.md, "Hand-off"). */
   handOffsDeclined: number;
+  /** Batches that read their snapshot from etcd. */
+  snapshotsRead: number;
+  /** Batches whose snapshot came with their records from the committing transaction (no read). */
+  snapshotsFromCommit: number;
+  /** Batches that read nothing at all (a route with no reads: markers checked by the commit). */
+  snapshotsSkipped: number;
 }
 
 export function newRouteStats(): RouteStats {
@@ -31,5 +37,8 @@ export function newRouteStats(): RouteStats {
     invokeErrors: 0,
     handOffsTaken: 0,
     handOffsDeclined: 0,
+    snapshotsRead: 0,
+    snapshotsFromCommit: 0,
+    snapshotsSkipped: 0,
   };
 }

@@ -84,6 +84,44 @@ describe('Committer against a real etcd', () => {
     expect(writes).toEqual(['first']);
   });
 
+  it('without a marker read: commits a new record once, and never a redelivered or overtaken one', async () => {
+    // Prepare: records of a route that reads nothing come with no marker mod revision.
+    const unread = (key: string, revision: bigint, value: string): CommitRequest => ({
+      ...request('unread', key, revision, [{ op: 'put', key: `/unread-out${key}`, value }]),
+      markerModRevision: undefined,
+    });
+    const a = (await fixture.client.put('/unread-src/a').value('1').exec()).header.revision;
+
+    // Act + Assess: no marker yet: it commits.
+    expect(await committer().submit(unread('/a', BigInt(a), 'first'))).toBe('committed');
+    // Redelivered to a committer that knows nothing of the first commit (a restarted bridge): the
+    // marker was written after the record existed, so the compare fails and the marker says applied.
+    const fresh = committer();
+    expect(await fresh.submit(unread('/a', BigInt(a), 'again'))).toBe('already-applied');
+    expect(fresh.stats.conflicts).toBe(1);
+
+    // Two revisions of a key written before the older one commits: the newer one meets a marker
+    // written after it existed (the older record's), which the conflict reads, and then commits.
+    const b1 = (await fixture.client.put('/unread-src/b').value('1').exec()).header.revision;
+    const b2 = (await fixture.client.put('/unread-src/b').value('2').exec()).header.revision;
+    expect(await committer().submit(unread('/b', BigInt(b1), 'older'))).toBe('committed');
+    const next = committer();
+    expect(await next.submit(unread('/b', BigInt(b2), 'newer'))).toBe('committed');
+    expect(next.stats.conflicts).toBe(1);
+    // The committer that wrote a marker compares its exact revision: no conflict for the next one.
+    const b3 = (await fixture.client.put('/unread-src/b').value('3').exec()).header.revision;
+    expect(await next.submit(unread('/b', BigInt(b3), 'newest'))).toBe('committed');
+    expect(next.stats.conflicts).toBe(1);
+
+    const writes = (await history(fixture.client, '/unread-out/')).map((e) => `${e.key} ${e.value}`);
+    expect(writes).toEqual([
+      '/unread-out/a first',
+      '/unread-out/b older',
+      '/unread-out/b newer',
+      '/unread-out/b newest',
+    ]);
+  });
+
   it('drops an ifModRevision delete when the key has moved on, and commits the rest', async () => {
     const c = committer();
     const put = await fixture.client.put('/job/x').value('{}').exec();

@@ -194,7 +194,11 @@ describe('Committer hand-off', () => {
       () => undefined,
       {
         random: () => 0,
-        handOff: { consumes: (key) => key.startsWith('/out/'), offer: (puts) => offers.push([...puts]) },
+        handOff: {
+          consumes: (key) => key.startsWith('/out/'),
+          offer: (puts) => offers.push([...puts]),
+          readsFor: () => [],
+        },
       },
     );
   }
