@@ -23,13 +23,10 @@ export class FloorClient {
   private failure: Error | undefined;
   writes = 0;
 
-  private constructor(
-    private readonly client: Etcd3,
-    private readonly outputs: IdealOutputs,
-  ) {}
+  private constructor(private readonly client: Etcd3) {}
 
   static start(client: Etcd3, outputs: IdealOutputs, fromRevision: bigint): FloorClient {
-    const floor = new FloorClient(client, outputs);
+    const floor = new FloorClient(client);
     const stages: Array<[string, (event: SourceEvent) => readonly Mutation[] | undefined]> = [
       ['/esi-worker/heat_stacks/', (event) => outputs.takeHeatStack(event.key)],
       ['/esi-worker/job_state/', (event) => outputs.takeJobState(event.key, event.revision)],

@@ -42,7 +42,7 @@ export function createLambdaContext(options: LambdaContextOptions): Context {
     memoryLimitInMB: String(options.memoryLimitInMB ?? 128),
     awsRequestId: options.requestId ?? randomUUID(),
     logGroupName: `/aws/lambda/${functionName}`,
-    logStreamName: logStreamName(new Date()),
+    logStreamName: environmentLogStream(functionName),
     getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
     // The pre-async completion methods would let a handler "finish" without its promise settling,
     // which the runner could not observe: fail loudly instead of silently doing nothing.
@@ -50,6 +50,23 @@ export function createLambdaContext(options: LambdaContextOptions): Context {
     fail: unsupported('fail'),
     succeed: unsupported('succeed'),
   };
+}
+
+/**
+ * In AWS a log stream belongs to an execution environment, not to an invocation: every invocation
+ * an environment serves logs to the stream it got when it started. In-process, this process is
+ * each function's one environment, so its stream is named once per function (which also keeps 16
+ * random bytes off every invocation).
+ */
+const environmentStreams = new Map<string, string>();
+
+function environmentLogStream(functionName: string): string {
+  let stream = environmentStreams.get(functionName);
+  if (stream === undefined) {
+    stream = logStreamName(new Date());
+    environmentStreams.set(functionName, stream);
+  }
+  return stream;
 }
 
 /** AWS's format: `YYYY/MM/DD/[$LATEST]<32 hex chars>` (UTC date of the execution environment). */

@@ -4,6 +4,7 @@ import { type CommitRequest, Committer } from '../../bridge/commit/committer.js'
 import { LeadershipLostError } from '../../bridge/errors.js';
 import { keyspaceFor, padRevision } from '../../bridge/keyspace.js';
 import { Leadership } from '../../bridge/leader.js';
+import type { CommittedPut } from '../../bridge/worker/hand-off.js';
 import { type EtcdFixture, history, startEtcd, stopEtcd } from '../helpers/etcd.js';
 
 describe('Committer against a real etcd', () => {
@@ -120,6 +121,82 @@ describe('Committer against a real etcd', () => {
       '/unread-out/b newer',
       '/unread-out/b newest',
     ]);
+  });
+
+  it("hands a consumed put over with the consumer's reads, read after the transaction's own writes", async () => {
+    // Prepare: one transaction commits a record that writes /piggy/state/a (as stage job-state
+    // does) and a record that writes /piggy/job/a, which another route consumes and reads
+    // /piggy/state/a for.
+    const offers: CommittedPut[] = [];
+    const c = new Committer(
+      fixture.client,
+      leadership,
+      (route) => ks.checkpoint(route),
+      () => undefined,
+      {
+        handOff: {
+          consumes: (key) => key.startsWith('/piggy/job/'),
+          readsFor: (key) => [ks.applied('consumer', key), key.replace('/job/', '/state/')],
+          offer: (puts) => offers.push(...puts),
+        },
+      },
+    );
+    await fixture.client.put('/piggy/state/a').value('before').exec();
+
+    // Act: both records in one transaction (queued behind one in flight, so they go together)
+    await Promise.all([
+      c.submit(request('other', '/piggy/src0/a', 1n, [{ op: 'put', key: '/piggy/other', value: '0' }])),
+      c.submit(
+        request('stage2', '/piggy/src2/a', 1n, [{ op: 'put', key: '/piggy/state/a', value: 'after' }]),
+      ),
+      c.submit(request('stage1', '/piggy/src1/a', 1n, [{ op: 'put', key: '/piggy/job/a', value: 'job' }])),
+    ]);
+
+    // Assess: the offered put carries a snapshot at its revision with the state its own transaction
+    // wrote (the same mod revision), and the consumer's marker (none yet).
+    expect(c.stats.transactions).toBe(2);
+    expect(offers).toHaveLength(1);
+    const snapshot = offers[0]!.snapshot!;
+    expect(snapshot.revision).toBe(offers[0]!.revision);
+    expect(snapshot.entries.get('/piggy/state/a')?.value.toString()).toBe('after');
+    expect(snapshot.entries.get('/piggy/state/a')?.modRevision).toBe(offers[0]!.revision.toString());
+    expect(snapshot.entries.get(ks.applied('consumer', '/piggy/job/a'))).toBeNull();
+    // Nothing committed since for the consumer's marker; a later write of it makes the snapshot stale.
+    expect(c.wroteMarkerSince(ks.applied('consumer', '/piggy/job/a'), snapshot.revision)).toBe(false);
+    await c.submit(
+      request('consumer', '/piggy/job/a', snapshot.revision, [
+        { op: 'put', key: '/piggy/state/a', value: 'x' },
+      ]),
+    );
+    expect(c.wroteMarkerSince(ks.applied('consumer', '/piggy/job/a'), snapshot.revision)).toBe(true);
+  });
+
+  it('hands a put over without reads when the transaction has no room for them', async () => {
+    const offers: CommittedPut[] = [];
+    const c = new Committer(
+      fixture.client,
+      leadership,
+      (route) => ks.checkpoint(route),
+      () => undefined,
+      {
+        maxOps: 8,
+        handOff: {
+          consumes: (key) => key.startsWith('/full/job/'),
+          readsFor: (key) => [ks.applied('consumer', key), '/full/a', '/full/b', '/full/c'],
+          offer: (puts) => offers.push(...puts),
+        },
+      },
+    );
+    // Behind one in flight, 3 records of 2 operations each (marker, put) leave 2 of 8: too few for 4 reads.
+    await Promise.all(
+      ['w', 'x', 'y', 'z'].map((id) =>
+        c.submit(request('full', `/full/src/${id}`, 1n, [{ op: 'put', key: `/full/job/${id}`, value: id }])),
+      ),
+    );
+    expect(c.stats.transactions).toBe(2);
+    expect(offers).toHaveLength(4);
+    // The first went alone and had room; the three after it had none.
+    expect(offers.map((put) => put.snapshot !== undefined)).toEqual([true, false, false, false]);
   });
 
   it('drops an ifModRevision delete when the key has moved on, and commits the rest', async () => {

@@ -165,6 +165,44 @@ describe('SQS dead-letter queue (fauxqs) under a bridge on a real etcd', () => {
     expect((await sink.list('heat-stacks')).map((e) => e.record.key)).toEqual([heatKey('sqs-big')]);
   });
 
+  it('does not send a record again that is redelivered after it was dead-lettered (its marker is read first)', async () => {
+    // Prepare: stage heat-stacks reads nothing, so a batch reads no marker: a redelivered record is
+    // invoked again and fails again; its marker must be read before it is sent a second time.
+    const group = 'sqs-once';
+    const url = await sqs.createQueue('heat-stacks-dlq-once');
+    const sink = () =>
+      new SqsDeadLetterSink(
+        new SQSClient({ region: FAUXQS_REGION, credentials: FAUXQS_CREDENTIALS, endpoint: sqs.endpoint }),
+        { 'heat-stacks': url },
+        { receiveWaitSeconds: 0 },
+      );
+    bridge = await startBridge(fixture, { group, routes: [DEFAULT_ROUTES[0]!] }, { deadLetters: sink() });
+    const poison = await put(heatKey('once'), BAD_JSON);
+    await waitFor('the marker of the poison record', async () => (await marker(group, 'once')) ?? undefined);
+    expect(await depth(url)).toBe(1);
+    await bridge.stop();
+
+    // Act: the route's checkpoint gone, a new bridge starts the route at the poison record's revision
+    // (as after a crash before any checkpoint passed it): the record comes again, then a good one.
+    await fixture.client.delete().key(keyspaceFor(group).checkpoint('heat-stacks'));
+    bridge = await startBridge(
+      fixture,
+      { group, routes: [{ ...DEFAULT_ROUTES[0]!, startPosition: poison.toString() }] },
+      { deadLetters: sink() },
+    );
+    await put(heatKey('after'), heatStackText({}));
+    await waitFor(
+      'the job_state of the record after it',
+      async () => (await fixture.client.get(jobKey('after')).string()) ?? undefined,
+    );
+
+    // Assess: still one message; the second bridge skipped the record as applied.
+    expect(await depth(url)).toBe(1);
+    const stats = bridge.status().find((s) => s.route === 'heat-stacks')!.stats;
+    expect(stats).toMatchObject({ skipped: 1, deadLettered: 0 });
+    expect(await marker(group, 'once')).toBe(padRevision(poison));
+  });
+
   it('sends again after a bridge dies between the send and the marker: at least once, and the duplicate is harmless', async () => {
     // Prepare: bridge 1 reaches SQS through a hop that keeps SendMessage's answer from it.
     const group = 'sqs-twice';
