@@ -53,11 +53,14 @@ export function etcdClientOptions(config: EtcdConnectionConfig): IOptions {
     // etcd3's default breaker refuses every call for 5 s after three failures, even once etcd is
     // back. The bridge retries on its own schedule, so the breaker only needs to stop a tight loop.
     // etcd refusing writes for pressure (out of space, too many requests) is no broken host: the
-    // reads that still work must not be refused for it.
+    // reads that still work must not be refused for it. Nor is a request etcd refuses as such (one
+    // over its size limit: terminal; etcd3 sends it three times before it gives up): tripping the
+    // breaker for it would refuse the calls after it too — the committer's one-by-one retry that
+    // isolates the record etcd refuses would meet an open breaker again and again.
     faultHandling: {
       host: () =>
         circuitBreaker(
-          handleWhen((error) => isRecoverableError(error) && !isPressure(classify(error))),
+          handleWhen((error) => isRecoverableError(error) && tripsBreaker(classify(error))),
           {
             halfOpenAfter: 200,
             breaker: new ConsecutiveBreaker(3),
@@ -99,4 +102,9 @@ export class BridgeEtcd extends Etcd3 {
 
 export function createEtcdClient(config: EtcdConnectionConfig): BridgeEtcd {
   return new BridgeEtcd(config);
+}
+
+/** A failure that says the host is unwell: etcd's retryable faults, not pressure, not a refused request. */
+function tripsBreaker(classification: ReturnType<typeof classify>): boolean {
+  return classification.verdict === 'retry' && !isPressure(classification);
 }
