@@ -122,6 +122,8 @@ export async function benchCommand(args: string[]): Promise<number> {
     lambdaLikeEventsPerS: result.lambdaLike?.eventsPerS,
     idealEventsPerS: result.ideal?.eventsPerS,
     idealP99Ms: result.idealLatency?.summary.p99,
+    floorP50Ms: result.floorLatency?.summary.p50,
+    floorP99Ms: result.floorLatency?.summary.p99,
     p50Ms: result.latency?.summary.p50,
     p95Ms: result.latency?.summary.p95,
     p99Ms: result.latency?.summary.p99,
@@ -255,6 +257,7 @@ function report(options: BenchOptions, r: BenchResult): string {
           ],
         ]
       : []),
+    ...(r.floorLatency ? [latencyRow(`10. floor client @ ${options.rate}/s`, r.floorLatency)] : []),
   ];
   const header = [
     `etcd-bridge bench: ${cpus().length} CPUs, Node ${process.version}; ${count(options.keys)} keys; each phase on a fresh etcd.`,
@@ -264,6 +267,7 @@ function report(options: BenchOptions, r: BenchResult): string {
     'An event is one heat stack revision processed through both stages (its state record written).',
     "The ideal client (2, 8) does the pipeline's etcd work alone: both watches, the snapshot reads, the same commit",
     'transactions (fence, markers, outputs, nested delete, checkpoints), with outputs computed before the run.',
+    'The floor client (10) writes the two outputs alone, each as a plain put as soon as its input is seen.',
     `etcd ${options.etcdArgs.length > 0 ? `flags: ${options.etcdArgs.join(' ')}` : 'runs with its default flags'}` +
       (backlog ? `; 9 runs: ${backlog.command}` : ''),
     '',
@@ -278,6 +282,7 @@ function report(options: BenchOptions, r: BenchResult): string {
     r.latency?.cpu,
     r.idealLatency?.cpu,
     r.backlog?.cpu,
+    r.floorLatency?.cpu,
   ]
     .map((cpu) => cpu?.other ?? 0)
     .reduce((a, b) => Math.max(a, b), 0);

@@ -22,6 +22,9 @@ export interface BenchFigures {
   readonly p99Ms?: number;
   /** MB = 10^6 bytes. */
   readonly peakRssMb?: number;
+  /** The floor client (the two output writes alone) at the latency phase's fixed load. */
+  readonly floorP50Ms?: number;
+  readonly floorP99Ms?: number;
 }
 
 /**
@@ -45,6 +48,8 @@ export interface BenchJson {
   latency_ratio: number | null;
   lambda_like_events_per_s: number | null;
   lambda_like_ratio: number | null;
+  floor_p50_ms: number | null;
+  floor_p99_ms: number | null;
 }
 
 export const BENCH_JSON_FIELDS = [
@@ -64,6 +69,8 @@ export const BENCH_JSON_FIELDS = [
   'latency_ratio',
   'lambda_like_events_per_s',
   'lambda_like_ratio',
+  'floor_p50_ms',
+  'floor_p99_ms',
 ] as const satisfies ReadonlyArray<keyof BenchJson>;
 
 /** Writes an event causes that count against etcd's ceiling: heat stack (1), job_state (2), state (3). */
@@ -105,6 +112,8 @@ export function benchJson(f: BenchFigures): BenchJson {
     latency_ratio: round(ratio(f.p99Ms, f.idealP99Ms), 3),
     lambda_like_events_per_s: round(f.lambdaLikeEventsPerS, 1),
     lambda_like_ratio: round(ratio(f.lambdaLikeEventsPerS, f.e2eEventsPerS), 3),
+    floor_p50_ms: round(f.floorP50Ms, 2),
+    floor_p99_ms: round(f.floorP99Ms, 2),
   };
 }
 

@@ -55,11 +55,12 @@ export const BENCH_PHASES = [
   'latency',
   'ideal-latency',
   'backlog',
+  'floor-latency',
 ] as const;
 export type BenchPhase = (typeof BENCH_PHASES)[number];
 
 export interface BenchOptions {
-  /** The phases to run (default: all nine). */
+  /** The phases to run (default: all ten). */
   readonly phases: ReadonlySet<BenchPhase>;
   /** Events of the in-process and HTTP runs (default 20,000). */
   readonly events: number;
@@ -128,6 +129,8 @@ export interface BenchResult {
   /** The ideal client at the same offered load. */
   readonly idealLatency: LatencyRun | undefined;
   readonly backlog: BacklogResult | undefined;
+  /** The floor client (bench/ideal/floor.ts) at the same offered load. */
+  readonly floorLatency: LatencyRun | undefined;
   readonly profiles: ReadonlyArray<{ title: string; path: string; summary: ProfileSummary }>;
 }
 
@@ -339,5 +342,23 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
     });
   }
 
-  return { ceiling, ideal, naive, e2e, http, lambdaLike, latency, idealLatency, backlog, profiles };
+  const floorLatency = await bar(
+    'floor-latency',
+    `floor client at ${options.rate}/s`,
+    latencyOf('floor', {}),
+  );
+
+  return {
+    ceiling,
+    ideal,
+    naive,
+    e2e,
+    http,
+    lambdaLike,
+    latency,
+    idealLatency,
+    backlog,
+    floorLatency,
+    profiles,
+  };
 }

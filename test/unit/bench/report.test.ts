@@ -19,6 +19,8 @@ const figures = {
   p95Ms: 30.456,
   p99Ms: 49.999,
   peakRssMb: 180.04,
+  floorP50Ms: 3.1,
+  floorP99Ms: 20.5,
 };
 
 describe('benchJson', () => {
@@ -42,6 +44,8 @@ describe('benchJson', () => {
       'latency_ratio',
       'lambda_like_events_per_s',
       'lambda_like_ratio',
+      'floor_p50_ms',
+      'floor_p99_ms',
     ]);
     for (const value of Object.values(json)) expect(Number.isFinite(value)).toBe(true);
   });
