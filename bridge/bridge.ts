@@ -175,7 +175,12 @@ export class Bridge implements StatusSource {
   private async startRoute(worker: RouteWorker): Promise<void> {
     const route = worker.route;
     const checkpointKey = this.keyspace.checkpoint(route.name);
-    const stored = await this.client.get(checkpointKey).string();
+    // Read after this bridge was elected: every commit of a bridge that led before it is at or
+    // below this read's revision, so a record above it can have been applied only by this bridge.
+    const read = await this.client.get(checkpointKey).exec();
+    const readAt = BigInt(read.header.revision);
+    worker.appliedElsewhereThrough(readAt);
+    const stored = read.kvs[0]?.value.toString('utf8') ?? null;
     if (stored !== null) {
       const checkpoint = BigInt(unpadRevision(stored));
       this.committer.setCheckpoint(route.name, checkpoint);
@@ -186,7 +191,7 @@ export class Bridge implements StatusSource {
       worker.start(checkpoint + 1n);
       return;
     }
-    const head = BigInt((await this.client.get(checkpointKey).exec()).header.revision);
+    const head = readAt;
     const position = route.startPosition;
     const from = firstRevision(position, head);
     // Record where we start at once, so a crash before the first commit cannot skip ahead to a later "latest".

@@ -3,11 +3,13 @@
  * for it), the records already applied set aside, the rest built into contract records and sent to
  * the function in one invocation. Returns each record's step result for `settle`; decides nothing.
  *
- * A route that reads nothing (stage heat-stacks) reads no markers either: the read would only set
- * aside records applied already (redelivered after a restart or a resync), and the commit's marker
- * compare finds those anyway (`Committer.markerCompare`), at the cost of invoking them once more.
- * That takes a round trip to etcd off every such batch. A record of such a route that fails is
- * checked against its marker before it is dead-lettered or blocks (`RouteWorker.unlessApplied`).
+ * A route that reads nothing (stage heat-stacks) reads no markers either, for records that cannot
+ * have been applied yet (`mayBeApplied` false: newer than this bridge's leadership, not from a
+ * resync). The read would only set aside records applied already, and the commit's marker compare
+ * would find those anyway (`Committer.markerCompare`). That takes a round trip to etcd off every
+ * such batch in steady flow, while a restart's or a resync's redelivered records are still set
+ * aside without being invoked. Should an applied record come unread all the same, one that fails
+ * is checked against its marker before it is dead-lettered or blocks (`RouteWorker.unlessApplied`).
  */
 import type { StageRecord, StageRequest, StageResponse } from '../../shared/index.js';
 import { type Failure, failureOf, failureOfRecord } from '../failure/failure.js';
@@ -23,6 +25,11 @@ export interface BatchDeps {
   invoke(functionName: string, request: StageRequest): Promise<StageResponse>;
   markerKey(item: WorkItem): string;
   readKeys(item: WorkItem): readonly string[];
+  /**
+   * Whether the record may have been applied already (a resync's, or older than this bridge's
+   * leadership): then its marker is read even if the route reads nothing else. Absent: always.
+   */
+  mayBeApplied?(item: WorkItem): boolean;
   /** The invocation's outcome, for latency and error counts. */
   onInvoked?(seconds: number, failure: Failure | undefined): void;
 }
@@ -38,7 +45,9 @@ const NOTHING_READ: Snapshot = { revision: 0n, entries: new Map() };
 export async function runBatch(items: readonly WorkItem[], deps: BatchDeps): Promise<ItemResult[]> {
   // 1. One snapshot: each record's applied marker and the keys the route reads for it.
   const readKeys = new Map(items.map((item) => [item, deps.readKeys(item)]));
-  const readsSomething = items.some((item) => readKeys.get(item)!.length > 0);
+  const readsSomething = items.some(
+    (item) => readKeys.get(item)!.length > 0 || (deps.mayBeApplied?.(item) ?? true),
+  );
   let snapshot: Snapshot = NOTHING_READ;
   try {
     if (readsSomething)

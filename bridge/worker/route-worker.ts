@@ -93,6 +93,8 @@ export class RouteWorker {
   private readonly received: ReceivedRevisions | undefined;
   private readonly handedOver = new HandedOver();
   private readonly snapshotsAhead: SnapshotsAhead;
+  /** See `appliedElsewhereThrough`. */
+  private markersUnknownThrough = 0n;
 
   constructor(
     readonly route: Route,
@@ -159,6 +161,16 @@ export class RouteWorker {
   lagSeconds(now = Date.now()): number {
     const oldest = this.queue.oldest();
     return oldest ? (now - oldest.receivedAt) / 1000 : 0;
+  }
+
+  /**
+   * Records at or below `revision` may have been applied by a bridge that led before this one (or
+   * by this process before a restart of the route): their batches read their markers even where
+   * the route reads nothing else. Above it, only this bridge commits, and it does not deliver its
+   * own records twice (but by a resync, whose records are read too).
+   */
+  appliedElsewhereThrough(revision: bigint): void {
+    if (revision > this.markersUnknownThrough) this.markersUnknownThrough = revision;
   }
 
   start(fromRevision: bigint): void {
@@ -451,6 +463,7 @@ export class RouteWorker {
       invoke: (functionName, request) => this.deps.invoker.invoke(functionName, request),
       markerKey: (item) => this.markerKey(item),
       readKeys: (item) => this.reads.keysFor(item.key),
+      mayBeApplied: (item) => item.fromResync || item.revision <= this.markersUnknownThrough,
       onInvoked: (seconds, failure) => {
         if (failure) this.stats.invokeErrors++;
         else this.deps.observer?.invokeLatency?.(this.route.name, seconds);

@@ -108,6 +108,40 @@ describe('runBatch', () => {
     expect(d.requests[0]?.records.map((r) => r.key)).toEqual(['/refused']);
   });
 
+  it('reads nothing for a route that reads nothing, unless a record may be applied already', async () => {
+    // Prepare: no reads; a read would say /a is applied.
+    let reads = 0;
+    const fresh = item('/a', 5n);
+    const d = {
+      ...deps({ '/applied/a': entry('5') }, (r) => ({
+        results: r.records.map((rec) => ({ id: rec.id, mutations: [] })),
+        batchItemFailures: [],
+      })),
+      readKeys: () => [],
+      mayBeApplied: (i: WorkItem) => i.fromResync,
+    };
+    const read = d.readSnapshot;
+    d.readSnapshot = async (keys) => {
+      reads++;
+      return read(keys);
+    };
+
+    // Act + Assess: a record that cannot be applied yet is invoked without a read; its marker stays
+    // unknown (the commit compares mod_revision < its revision).
+    expect(await runBatch([fresh], d)).toEqual([
+      { item: fresh, result: { kind: 'answered', mutations: [] } },
+    ]);
+    expect(reads).toBe(0);
+    expect(fresh.markerModRevision).toBeUndefined();
+    expect(d.requests[0]?.records[0]?.reads).toEqual({});
+
+    // A resync's record may be applied: the batch reads its marker and sets it aside.
+    const resynced = { ...item('/a', 5n), fromResync: true };
+    expect(await runBatch([resynced], d)).toEqual([{ item: resynced, result: { kind: 'applied-already' } }]);
+    expect(reads).toBe(1);
+    expect(resynced.markerModRevision).toBe('7');
+  });
+
   it("gives every record the snapshot read's failure, and the invocation's", async () => {
     const a = item('/a', 5n);
     const unreadable = { ...deps({}, () => ({ results: [], batchItemFailures: [] })) };
