@@ -3,12 +3,14 @@
  * bounds it. Prints a table; `--json` adds the summary as the last stdout line; the latency
  * distribution goes to an SVG file. Progress on a terminal only. Not part of `npm test`.
  */
+
 import { writeFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import { resolve } from 'node:path';
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { progressBar } from '../bridge/cli/progress.js';
 import type { CpuShare } from './cpu.js';
+import { formatFsyncs } from './fsync.js';
 import type { ProbeReport } from './probe.js';
 import { formatProfileSummary } from './profile.js';
 import { benchJson, checkTargets, formatRate, formatTable } from './report.js';
@@ -193,7 +195,8 @@ function report(options: BenchOptions, r: BenchResult): string {
       `p50 ${lat.p50.toFixed(1)} / p95 ${lat.p95.toFixed(1)} / p99 ${lat.p99.toFixed(1)} ms`,
       formatCpu(run.cpu),
       `max ${lat.max.toFixed(1)} ms; open loop, sent at ${formatRate(run.achievedPerS)}/s` +
-        (first ? `; put → job_state: p50 ${first.p50.toFixed(1)} / p99 ${first.p99.toFixed(1)} ms` : ''),
+        (first ? `; put → job_state: p50 ${first.p50.toFixed(1)} / p99 ${first.p99.toFixed(1)} ms` : '') +
+        (run.fsyncs ? `; ${formatFsyncs(run.fsyncs)}` : ''),
     ];
   };
   type Row = string[];

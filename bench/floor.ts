@@ -29,6 +29,7 @@ async function once(kind: PipelineKind): Promise<Record<string, unknown>> {
       cpu: result.cpu
         ? { thread: round(result.cpu.bridgeThread * 100) / 100, etcd: round(result.cpu.etcd * 100) / 100 }
         : undefined,
+      fsyncs: result.fsyncs,
       load1: [loadBefore, loadavg()[0] ?? 0].map((l) => Number(l.toFixed(2))),
     };
   } finally {

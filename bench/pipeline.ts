@@ -23,6 +23,7 @@ import {
 import { stageFunctions } from '../bridge/lambda-endpoint/stage-functions.js';
 import { DEFAULT_ROUTES, type RouteInput } from '../shared/index.js';
 import { type CpuShare, startCpuMeter } from './cpu.js';
+import { type FsyncTally, fsyncsBetween, readFsyncHistogram } from './fsync.js';
 import { IdealClient } from './ideal/client.js';
 import { FloorClient } from './ideal/floor.js';
 import { IdealOutputs, type WorkloadSpec } from './ideal/outputs.js';
@@ -190,6 +191,8 @@ export interface RunResult extends StreamResult {
 
 export interface LatencyResult extends PacedResult {
   readonly offeredPerS: number;
+  /** etcd's WAL fsyncs over the measured load (undefined if its /metrics did not answer). */
+  readonly fsyncs?: FsyncTally;
   readonly probe?: ProbeReport;
   readonly cpu: WindowCpu | undefined;
 }
@@ -292,6 +295,7 @@ export async function measureLatency(
   options: { events: number; rate: number; keys: number; onProgress?: (done: number, total: number) => void },
 ): Promise<LatencyResult> {
   pipeline.prepare?.({ tag: 'lat', keys: options.keys, firstSeq: 1, events: options.events });
+  const fsyncsBefore = await readFsyncHistogram(pipeline.etcd.clientUrl);
   const { result, cpu, probe } = await runLoad<PacedResult>(
     pipeline,
     {
@@ -306,5 +310,13 @@ export async function measureLatency(
     },
     options.onProgress,
   );
-  return { ...result, offeredPerS: options.rate, cpu, ...(probe ? { probe } : {}) };
+  const fsyncsAfter = await readFsyncHistogram(pipeline.etcd.clientUrl);
+  const fsyncs = fsyncsBefore && fsyncsAfter ? fsyncsBetween(fsyncsBefore, fsyncsAfter) : undefined;
+  return {
+    ...result,
+    offeredPerS: options.rate,
+    cpu,
+    ...(probe ? { probe } : {}),
+    ...(fsyncs ? { fsyncs } : {}),
+  };
 }
