@@ -1,6 +1,12 @@
 #!/usr/bin/env node
 // The CLI entry point. The TypeScript sources are compiled to dist/ by `npm ci` (the `prepare` script).
-import { bridgeEnv, LONG_RUNNING_COMMANDS, missingBridgeEnv, missingV8Flags } from './v8-flags.js';
+import {
+  applyBufferPoolSize,
+  bridgeEnv,
+  LONG_RUNNING_COMMANDS,
+  missingBridgeEnv,
+  missingV8Flags,
+} from './v8-flags.js';
 
 // A bridge runs with its own heap settings (bin/v8-flags.js): re-executed in place with them where
 // Node can (process.execve: same pid, stdio and signals), before anything else is loaded.
@@ -15,6 +21,8 @@ if (LONG_RUNNING_COMMANDS.includes(command) && typeof process.execve === 'functi
     );
   }
 }
+// Before the bridge allocates: small Buffers are cut from slabs of this size (bin/v8-flags.js).
+if (LONG_RUNNING_COMMANDS.includes(command)) applyBufferPoolSize();
 
 // The AWS SDK warns on every run that its releases after January 2027 need Node 22; the versions
 // locked here run on Node 20. Shown once in the README instead of on every command.

@@ -8,3 +8,5 @@ export declare function bridgeNodeOptions(): string;
 export declare const BRIDGE_ENV: Readonly<Record<'MALLOC_ARENA_MAX', string>>;
 export declare function bridgeEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv;
 export declare function missingBridgeEnv(env: NodeJS.ProcessEnv): string[];
+export declare const BRIDGE_BUFFER_POOL_SIZE: number;
+export declare function applyBufferPoolSize(buffer?: { poolSize: number }): void;

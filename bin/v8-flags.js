@@ -43,6 +43,22 @@ export function missingBridgeEnv(env) {
   return Object.keys(BRIDGE_ENV).filter((name) => env[name] === undefined);
 }
 
+/**
+ * Buffer.poolSize for the bridge process: Node 20's 8 KiB. Node raised the default to 64 KiB
+ * (nodejs/node#63597, in Node 24 too). Every Buffer under half the pool size is a slice of the
+ * current slab, and a slab is freed only when the last of its slices is: the watch's copy of each
+ * record value (~2 KB) is such a slice and waits in a route's queue for as long as its key's earlier
+ * records take, so one record still queued keeps 64 KiB alive instead of 8. On Node 24 that raised
+ * the drain's ArrayBuffer high-water mark from 17 MB to 24 MB and glibc's main arena, which keeps
+ * what it once held, with it (docs/performance.md, "Node 24's RSS").
+ */
+export const BRIDGE_BUFFER_POOL_SIZE = 8 * 1024;
+
+/** Lowers `buffer.poolSize` to BRIDGE_BUFFER_POOL_SIZE (never raises it); slabs cut from then on use it. */
+export function applyBufferPoolSize(buffer = Buffer) {
+  if (buffer.poolSize > BRIDGE_BUFFER_POOL_SIZE) buffer.poolSize = BRIDGE_BUFFER_POOL_SIZE;
+}
+
 /** Commands that run a bridge for long enough for its heap to matter. */
 export const LONG_RUNNING_COMMANDS = Object.freeze(['start', 'dev']);
 

@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
+  applyBufferPoolSize,
+  BRIDGE_BUFFER_POOL_SIZE,
   BRIDGE_ENV,
   BRIDGE_V8_FLAGS,
   bridgeEnv,
@@ -46,5 +48,27 @@ describe('the bridge process heap flags (bin/v8-flags.js)', () => {
   it('re-executes for a missing variable even when every flag was given', () => {
     expect(missingBridgeEnv({ NODE_OPTIONS: bridgeNodeOptions() })).toEqual(['MALLOC_ARENA_MAX']);
     expect(missingBridgeEnv(bridgeEnv({}))).toEqual([]);
+  });
+
+  it("lowers Buffer's pool size to Node 20's 8 KiB, and never raises it", () => {
+    expect(BRIDGE_BUFFER_POOL_SIZE).toBe(8 * 1024);
+    const node24 = { poolSize: 64 * 1024 };
+    applyBufferPoolSize(node24);
+    expect(node24.poolSize).toBe(BRIDGE_BUFFER_POOL_SIZE);
+    const smaller = { poolSize: 4 * 1024 };
+    applyBufferPoolSize(smaller);
+    expect(smaller.poolSize).toBe(4 * 1024);
+  });
+
+  it('cuts small Buffers from slabs of that size once applied', () => {
+    const before = Buffer.poolSize;
+    try {
+      applyBufferPoolSize();
+      // Enough small copies to use up the slab in use and start new ones.
+      const copies = Array.from({ length: 64 }, () => Buffer.from(new Uint8Array(2_000)));
+      expect(copies.at(-1)?.buffer.byteLength).toBe(Math.min(before, BRIDGE_BUFFER_POOL_SIZE));
+    } finally {
+      Buffer.poolSize = before;
+    }
   });
 });
