@@ -92,44 +92,31 @@ export async function startPipeline(
       return { kind, client, etcd, check: () => naive.check(), close };
     }
 
-    if (kind === 'floor') {
-      const floorClient = createEtcdClient(parseBridgeConfig({ etcd: { endpoints: [etcd.clientUrl] } }).etcd);
-      cleanups.push(() => floorClient.close());
-      const outputs = new IdealOutputs();
-      const floor = FloorClient.start(floorClient, outputs, (await headRevision(client)) + 1n);
-      cleanups.push(() => floor.stop());
-      const reads = IdealClient.jobStateReads();
-      return {
-        kind,
-        client,
-        etcd,
-        txnClient: floorClient,
-        prepare: (workload) => outputs.add(workload, reads),
-        check: () => floor.check(),
-        close,
-      };
-    }
-
-    if (kind === 'ideal') {
+    if (kind === 'ideal' || kind === 'floor') {
       // A client of its own, made as the bridge makes its client (a gRPC channel, stream connections).
-      const idealClient = createEtcdClient(parseBridgeConfig({ etcd: { endpoints: [etcd.clientUrl] } }).etcd);
-      cleanups.push(() => idealClient.close());
+      const ownClient = createEtcdClient(parseBridgeConfig({ etcd: { endpoints: [etcd.clientUrl] } }).etcd);
+      cleanups.push(() => ownClient.close());
       const outputs = new IdealOutputs();
-      const ideal = await IdealClient.start(idealClient, outputs, {
-        group: `bench-${randomUUID().slice(0, 8)}`,
-        fromRevision: (await headRevision(client)) + 1n,
-        transactionsInFlight: options.idealTransactions ?? DEFAULT_IDEAL_TRANSACTIONS,
-      });
-      cleanups.push(() => ideal.stop());
+      const fromRevision = (await headRevision(client)) + 1n;
+      const ideal =
+        kind === 'ideal'
+          ? await IdealClient.start(ownClient, outputs, {
+              group: `bench-${randomUUID().slice(0, 8)}`,
+              fromRevision,
+              transactionsInFlight: options.idealTransactions ?? DEFAULT_IDEAL_TRANSACTIONS,
+            })
+          : undefined;
+      const runner = ideal ?? FloorClient.start(ownClient, outputs, fromRevision);
+      cleanups.push(() => runner.stop());
       const reads = IdealClient.jobStateReads();
       return {
         kind,
         client,
         etcd,
-        ideal,
-        txnClient: idealClient,
+        ...(ideal ? { ideal } : {}),
+        txnClient: ownClient,
         prepare: (workload) => outputs.add(workload, reads),
-        check: () => ideal.check(),
+        check: () => runner.check(),
         close,
       };
     }
