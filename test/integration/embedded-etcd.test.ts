@@ -141,11 +141,15 @@ describe('EmbeddedEtcd', () => {
       script,
       `import { EmbeddedEtcd } from ${JSON.stringify(module)};\n` +
         'const etcd = await EmbeddedEtcd.start();\nconsole.log(JSON.stringify([etcd.pid, etcd.dataDir]));\n' +
-        (how === 'exit' ? '' : 'setInterval(() => {}, 1000);\n'),
+        // 'exit': wait for the test's go (it has checked etcd is alive), then let the event loop
+        // empty so Node exits on its own; exiting right after the print raced that check.
+        (how === 'exit'
+          ? "process.stdin.once('data', () => process.stdin.destroy());\n"
+          : 'setInterval(() => {}, 1000);\n'),
     );
     const child = spawn(process.execPath, ['--import', 'tsx', script], {
       cwd: fileURLToPath(new URL('../..', import.meta.url)),
-      stdio: ['ignore', 'pipe', 'inherit'],
+      stdio: ['pipe', 'pipe', 'inherit'],
     });
     const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
     const [pid, dataDir] = await new Promise<[number, string]>((resolve) => {
@@ -155,7 +159,8 @@ describe('EmbeddedEtcd', () => {
     expect(isAlive(pid)).toBe(true);
     expect(existsSync(dataDir)).toBe(true);
     if (how === 'SIGKILL') child.kill('SIGKILL');
-    await exited;
+    else child.stdin.write('go\n');
+    expect(await exited).toBe(how === 'SIGKILL' ? null : 0);
     await rm(dir, { recursive: true, force: true });
     await vi.waitFor(() => expect(isAlive(pid)).toBe(false), { timeout: 5_000 });
     await vi.waitFor(() => expect(existsSync(dataDir)).toBe(false), { timeout: 5_000 });
