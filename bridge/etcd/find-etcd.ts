@@ -58,23 +58,34 @@ function run(command: string, args: string[], log: (line: string) => void): Prom
   });
 }
 
-// Parallel test workers in one process share a single install; separate processes (vitest forks)
-// are serialised by dpkg's lock, which the Lock::Timeout option makes apt wait for instead of failing.
-let installing: Promise<void> | undefined;
+// Parallel test workers in one process share a single install per package; separate processes
+// (vitest forks) are serialised by dpkg's lock, which the Lock::Timeout option makes apt wait for
+// instead of failing.
+const installing = new Map<string, Promise<void>>();
 
-function installEtcdServer(log: (line: string) => void): Promise<void> {
-  installing ??= (async () => {
-    const lockWait = ['-o', 'DPkg::Lock::Timeout=300'];
-    // Always on stderr, whatever `log` is: installing system packages must never be silent.
-    process.stderr.write('[find-etcd] etcd not found; installing Debian package etcd-server with apt-get\n');
-    await run('apt-get', [...lockWait, 'update'], log);
-    await run('apt-get', [...lockWait, 'install', '-y', 'etcd-server'], log);
-  })();
-  // A failed install may be retried by a later call rather than being cached forever.
-  installing.catch(() => {
-    installing = undefined;
-  });
-  return installing;
+function installDebianPackage(name: string, log: (line: string) => void): Promise<void> {
+  let install = installing.get(name);
+  if (install === undefined) {
+    install = (async () => {
+      const lockWait = ['-o', 'DPkg::Lock::Timeout=300'];
+      // Always on stderr, whatever `log` is: installing system packages must never be silent.
+      process.stderr.write(`[find-etcd] ${name} not installed; installing the Debian package with apt-get\n`);
+      await run('apt-get', [...lockWait, 'update'], log);
+      await run('apt-get', [...lockWait, 'install', '-y', name], log);
+    })();
+    installing.set(name, install);
+    // A failed install may be retried by a later call rather than being cached forever.
+    install.catch(() => installing.delete(name));
+  }
+  return install;
+}
+
+async function mayInstall(options: FindEtcdOptions, env: NodeJS.ProcessEnv): Promise<boolean> {
+  return (
+    (options.install ?? true) &&
+    process.getuid?.() === 0 &&
+    (await findOnPath('apt-get', env.PATH ?? '/usr/bin:/bin')) !== undefined
+  );
 }
 
 /**
@@ -98,12 +109,8 @@ export async function findEtcdBinary(options: FindEtcdOptions = {}): Promise<str
   const found = (await findOnPath('etcd', env.PATH)) ?? (await fallback());
   if (found !== undefined) return found;
 
-  const canInstall =
-    (options.install ?? true) &&
-    process.getuid?.() === 0 &&
-    (await findOnPath('apt-get', env.PATH ?? '/usr/bin:/bin')) !== undefined;
-  if (canInstall) {
-    await installEtcdServer(log);
+  if (await mayInstall(options, env)) {
+    await installDebianPackage('etcd-server', log);
     const installed = (await findOnPath('etcd', env.PATH)) ?? (await fallback());
     if (installed !== undefined) return installed;
     throw new EtcdNotFoundError(
@@ -119,4 +126,37 @@ export async function findEtcdBinary(options: FindEtcdOptions = {}): Promise<str
 
 async function fallback(): Promise<string | undefined> {
   return (await isExecutableFile(DEFAULT_ETCD_PATH)) ? DEFAULT_ETCD_PATH : undefined;
+}
+
+export const DEFAULT_ETCDCTL_PATH = '/usr/bin/etcdctl';
+export const ETCDCTL_INSTALL_HINT = 'sudo apt-get install etcd-client';
+
+/**
+ * Locates etcdctl (what an operator runs; the fault tests and the soak run it too): $ETCDCTL_BIN,
+ * then PATH, then /usr/bin/etcdctl. Debian ships it apart from the server, in etcd-client; as root
+ * with apt-get, that package is installed when etcdctl is missing.
+ */
+export async function findEtcdctl(options: FindEtcdOptions = {}): Promise<string> {
+  const env = options.env ?? process.env;
+  const log = options.log ?? ((line: string) => process.stderr.write(`[find-etcd] ${line}\n`));
+  const explicit = env.ETCDCTL_BIN;
+  if (explicit !== undefined && explicit !== '') {
+    if (await isExecutableFile(explicit)) return explicit;
+    throw new EtcdNotFoundError(
+      `ETCDCTL_BIN=${explicit} is not an executable file (${ETCDCTL_INSTALL_HINT})`,
+    );
+  }
+  const look = async () =>
+    (await findOnPath('etcdctl', env.PATH)) ??
+    ((await isExecutableFile(DEFAULT_ETCDCTL_PATH)) ? DEFAULT_ETCDCTL_PATH : undefined);
+  const found = await look();
+  if (found !== undefined) return found;
+  if (await mayInstall(options, env)) {
+    await installDebianPackage('etcd-client', log);
+    const installed = await look();
+    if (installed !== undefined) return installed;
+  }
+  throw new EtcdNotFoundError(
+    `etcdctl not found (looked at $ETCDCTL_BIN, PATH and ${DEFAULT_ETCDCTL_PATH}). Install it with: ${ETCDCTL_INSTALL_HINT}`,
+  );
 }

@@ -18,6 +18,7 @@ import { createConnection, createServer, type Server, type Socket } from 'node:n
 import { promisify } from 'node:util';
 import { Etcd3 } from 'etcd3';
 import { EmbeddedEtcd, freePort } from '../../bridge/etcd/embedded-etcd.js';
+import { findEtcdctl } from '../../bridge/etcd/find-etcd.js';
 import { testClientOptions } from './etcd.js';
 
 const run = promisify(execFile);
@@ -272,7 +273,7 @@ export class EtcdCluster {
     const to = target ?? (leader + 1) % this.members.length;
     if (to === leader) return leader;
     await run(
-      'etcdctl',
+      await findEtcdctl(),
       ['--endpoints', this.members[leader]!.etcd.clientUrl, 'move-leader', this.members[to]!.id],
       { env: { ...process.env, ETCDCTL_API: '3' }, timeout: 20_000 },
     );

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
@@ -6,10 +6,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { Etcd3 } from 'etcd3';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { EmbeddedEtcd, EtcdStartError, freePort } from '../../bridge/etcd/embedded-etcd.js';
-import { EtcdNotFoundError, findEtcdBinary } from '../../bridge/etcd/find-etcd.js';
+import { EtcdNotFoundError, findEtcdBinary, findEtcdctl } from '../../bridge/etcd/find-etcd.js';
 import {
   type EtcdFixture,
   HistoryCompactedError,
@@ -195,6 +196,30 @@ describe('findEtcdBinary', () => {
 
   it('EmbeddedEtcd.start reports a binary that cannot be run', async () => {
     await expect(EmbeddedEtcd.start({ binary: '/nonexistent/etcd' })).rejects.toThrow(/could not run/);
+  });
+});
+
+describe('findEtcdctl', () => {
+  it('prefers ETCDCTL_BIN, then PATH; names etcd-client when it finds none and may not install', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'fake-etcdctl-'));
+    const fake = join(dir, 'etcdctl');
+    await writeFile(fake, '#!/bin/sh\n');
+    await chmod(fake, 0o755);
+    try {
+      expect(await findEtcdctl({ env: { ETCDCTL_BIN: fake, PATH: '' } })).toBe(fake);
+      expect(await findEtcdctl({ env: { PATH: dir } })).toBe(fake);
+      await expect(findEtcdctl({ env: { ETCDCTL_BIN: join(dir, 'none') } })).rejects.toThrow(
+        /ETCDCTL_BIN=.*etcd-client/,
+      );
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('finds (as root: installs) the etcdctl the fault tests and the soak run', async () => {
+    const found = await findEtcdctl();
+    const { stdout } = await promisify(execFile)(found, ['version']);
+    expect(stdout).toMatch(/etcdctl version/);
   });
 });
 

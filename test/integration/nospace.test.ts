@@ -10,6 +10,7 @@ import { Etcd3, GRPCResourceExhastedError } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Bridge } from '../../bridge/bridge.js';
 import { EtcdDeadLetterSink } from '../../bridge/dlq/etcd-sink.js';
+import { findEtcdctl } from '../../bridge/etcd/find-etcd.js';
 import { InProcessInvoker } from '../../bridge/invoke/in-process.js';
 import type { LambdaHandler } from '../../bridge/invoke/lambda-context.js';
 import { keyspaceFor } from '../../bridge/keyspace.js';
@@ -53,7 +54,7 @@ function gatedHeatStacks(): { handler: LambdaHandler; open(): void; waiting(): n
 }
 
 async function etcdctl(fixture: EtcdFixture, ...args: string[]): Promise<string> {
-  const { stdout } = await run('etcdctl', ['--endpoints', fixture.etcd.clientUrl, ...args], {
+  const { stdout } = await run(await findEtcdctl(), ['--endpoints', fixture.etcd.clientUrl, ...args], {
     env: { ...process.env, ETCDCTL_API: '3' },
   });
   return stdout;

@@ -20,6 +20,7 @@ import { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Bridge } from '../../bridge/bridge.js';
 import { parseBridgeConfig } from '../../bridge/config.js';
+import { findEtcdctl } from '../../bridge/etcd/find-etcd.js';
 import { type EtcdFixture, startEtcd, stopEtcd } from '../helpers/etcd.js';
 import { TcpProxy } from '../helpers/tcp-proxy.js';
 import { waitFor } from '../helpers/wait.js';
@@ -46,7 +47,7 @@ const bridges: Bridge[] = [];
 
 /** etcdctl against the test's etcd; `input` goes to its stdin (a password with --interactive=false). */
 async function etcdctl(args: string[], input?: string): Promise<string> {
-  const child = run('etcdctl', [`--endpoints=${fixture.etcd.clientUrl}`, ...args], {
+  const child = run(await findEtcdctl(), [`--endpoints=${fixture.etcd.clientUrl}`, ...args], {
     env: { ...process.env, ETCDCTL_API: '3' },
   });
   child.child.stdin?.end(input ?? '');

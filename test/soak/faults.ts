@@ -44,6 +44,7 @@ import { promisify } from 'node:util';
 import { ConsecutiveBreaker, circuitBreaker, handleWhen } from 'cockatiel';
 import { Etcd3, isRecoverableError } from 'etcd3';
 import type { EmbeddedEtcd } from '../../bridge/etcd/embedded-etcd.js';
+import { findEtcdctl } from '../../bridge/etcd/find-etcd.js';
 import { keyspaceFor } from '../../bridge/keyspace.js';
 import type { BridgeProcess, ExitStatus } from '../helpers/bridge-process.js';
 import { currentRevision, testClientOptions } from '../helpers/etcd.js';
@@ -528,7 +529,7 @@ export async function dbSize(endpoints: readonly string[]): Promise<number> {
 }
 
 async function etcdctl(endpoints: readonly string[], ...args: string[]): Promise<string> {
-  const { stdout } = await run('etcdctl', ['--endpoints', endpoints.join(','), ...args], {
+  const { stdout } = await run(await findEtcdctl(), ['--endpoints', endpoints.join(','), ...args], {
     env: { ...process.env, ETCDCTL_API: '3' },
     timeout: 90_000,
   });
