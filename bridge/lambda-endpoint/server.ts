@@ -4,9 +4,10 @@
  * Only the Invoke operation (POST /2015-03-31/functions/{FunctionName}/invocations) is served.
  */
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { LambdaHandler } from '../invoke/lambda-context.js';
+import { createServer } from '../node-http.js';
 import {
   functionNotFound,
   invalidRequestContent,

@@ -4,11 +4,12 @@
  * routes' status the leader publishes (StatusSource.routeStatuses), so `etcd-bridge status`,
  * /metrics and the EMF lines give one lag figure.
  */
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { METRICS_NAMESPACE } from '../../shared/names.js';
 import type { BridgeConfig } from '../config.js';
 import type { BridgeLogger } from '../log.js';
+import { createServer } from '../node-http.js';
 import type { RouteStatus } from '../status/schema.js';
 import type { StatusSource } from '../status/source.js';
 

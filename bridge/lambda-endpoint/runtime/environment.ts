@@ -12,9 +12,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { localFunctionArn } from '../../invoke/lambda-context.js';
+import { createServer } from '../../node-http.js';
 import { readBodyWithin } from '../http-io.js';
 import type { InvocationOutcome } from '../invocation.js';
 import { BoundedLog, endLine, reportLine, startLine } from './invocation-log.js';
