@@ -88,75 +88,88 @@ async function mayInstall(options: FindEtcdOptions, env: NodeJS.ProcessEnv): Pro
   );
 }
 
-/**
- * Locates the etcd server binary: $ETCD_BIN, then PATH, then /usr/bin/etcd.
- * As root with apt-get available (a fresh CI container), installs etcd-server instead of failing.
- */
-export async function findEtcdBinary(options: FindEtcdOptions = {}): Promise<string> {
-  const env = options.env ?? process.env;
-  const log = options.log ?? ((line: string) => process.stderr.write(`[find-etcd] ${line}\n`));
-
-  const explicit = env.ETCD_BIN;
-  if (explicit !== undefined && explicit !== '') {
-    // An explicit choice that is wrong is an error: silently running some other etcd would hide it.
-    if (await isExecutableFile(explicit)) return explicit;
-    throw new EtcdNotFoundError(
-      `ETCD_BIN=${explicit} is not an executable file. Point ETCD_BIN at an etcd binary, ` +
-        `or unset it and install etcd: ${INSTALL_HINT}`,
-    );
-  }
-
-  const found = (await findOnPath('etcd', env.PATH)) ?? (await fallback());
-  if (found !== undefined) return found;
-
-  if (await mayInstall(options, env)) {
-    await installDebianPackage('etcd-server', log);
-    const installed = (await findOnPath('etcd', env.PATH)) ?? (await fallback());
-    if (installed !== undefined) return installed;
-    throw new EtcdNotFoundError(
-      `installed etcd-server but no etcd binary appeared on PATH or at ${DEFAULT_ETCD_PATH}`,
-    );
-  }
-
-  throw new EtcdNotFoundError(
-    `etcd server binary not found (looked at $ETCD_BIN, PATH and ${DEFAULT_ETCD_PATH}). ` +
-      `Install it with: ${INSTALL_HINT}  (or set ETCD_BIN=/path/to/etcd)`,
-  );
+/** One of etcd's programs as Debian ships it. */
+interface DebianTool {
+  /** The file name looked for on PATH. */
+  readonly binary: string;
+  /** What to call it in an error ("etcd server binary"). */
+  readonly what: string;
+  /** The variable that names it explicitly. */
+  readonly variable: string;
+  /** Debian's location, looked at even when PATH is minimal. */
+  readonly defaultPath: string;
+  /** The package that ships it. */
+  readonly debianPackage: string;
 }
 
-async function fallback(): Promise<string | undefined> {
-  return (await isExecutableFile(DEFAULT_ETCD_PATH)) ? DEFAULT_ETCD_PATH : undefined;
-}
+const ETCD_SERVER: DebianTool = {
+  binary: 'etcd',
+  what: 'etcd server binary',
+  variable: 'ETCD_BIN',
+  defaultPath: DEFAULT_ETCD_PATH,
+  debianPackage: 'etcd-server',
+};
 
 export const DEFAULT_ETCDCTL_PATH = '/usr/bin/etcdctl';
 export const ETCDCTL_INSTALL_HINT = 'sudo apt-get install etcd-client';
 
+const ETCDCTL: DebianTool = {
+  binary: 'etcdctl',
+  what: 'etcdctl',
+  variable: 'ETCDCTL_BIN',
+  defaultPath: DEFAULT_ETCDCTL_PATH,
+  debianPackage: 'etcd-client',
+};
+
+/**
+ * Locates the etcd server binary: $ETCD_BIN, then PATH, then /usr/bin/etcd.
+ * As root with apt-get available (a fresh CI container), installs etcd-server instead of failing.
+ */
+export function findEtcdBinary(options: FindEtcdOptions = {}): Promise<string> {
+  return findTool(ETCD_SERVER, options);
+}
+
 /**
  * Locates etcdctl (what an operator runs; the fault tests and the soak run it too): $ETCDCTL_BIN,
- * then PATH, then /usr/bin/etcdctl. Debian ships it apart from the server, in etcd-client; as root
- * with apt-get, that package is installed when etcdctl is missing.
+ * then PATH, then /usr/bin/etcdctl. Debian ships it apart from the server, in etcd-client, which
+ * is installed the same way when etcdctl is missing.
  */
-export async function findEtcdctl(options: FindEtcdOptions = {}): Promise<string> {
+export function findEtcdctl(options: FindEtcdOptions = {}): Promise<string> {
+  return findTool(ETCDCTL, options);
+}
+
+async function findTool(tool: DebianTool, options: FindEtcdOptions): Promise<string> {
   const env = options.env ?? process.env;
   const log = options.log ?? ((line: string) => process.stderr.write(`[find-etcd] ${line}\n`));
-  const explicit = env.ETCDCTL_BIN;
+  const hint = `sudo apt-get install ${tool.debianPackage}`;
+
+  const explicit = env[tool.variable];
   if (explicit !== undefined && explicit !== '') {
+    // An explicit choice that is wrong is an error: silently running some other etcd would hide it.
     if (await isExecutableFile(explicit)) return explicit;
     throw new EtcdNotFoundError(
-      `ETCDCTL_BIN=${explicit} is not an executable file (${ETCDCTL_INSTALL_HINT})`,
+      `${tool.variable}=${explicit} is not an executable file. Point ${tool.variable} at the ${tool.what}, ` +
+        `or unset it and install it: ${hint}`,
     );
   }
-  const look = async () =>
-    (await findOnPath('etcdctl', env.PATH)) ??
-    ((await isExecutableFile(DEFAULT_ETCDCTL_PATH)) ? DEFAULT_ETCDCTL_PATH : undefined);
+
+  const look = async (): Promise<string | undefined> =>
+    (await findOnPath(tool.binary, env.PATH)) ??
+    ((await isExecutableFile(tool.defaultPath)) ? tool.defaultPath : undefined);
   const found = await look();
   if (found !== undefined) return found;
+
   if (await mayInstall(options, env)) {
-    await installDebianPackage('etcd-client', log);
+    await installDebianPackage(tool.debianPackage, log);
     const installed = await look();
     if (installed !== undefined) return installed;
+    throw new EtcdNotFoundError(
+      `installed ${tool.debianPackage} but no ${tool.binary} appeared on PATH or at ${tool.defaultPath}`,
+    );
   }
+
   throw new EtcdNotFoundError(
-    `etcdctl not found (looked at $ETCDCTL_BIN, PATH and ${DEFAULT_ETCDCTL_PATH}). Install it with: ${ETCDCTL_INSTALL_HINT}`,
+    `${tool.what} not found (looked at $${tool.variable}, PATH and ${tool.defaultPath}). ` +
+      `Install it with: ${hint}  (or set ${tool.variable}=/path/to/${tool.binary})`,
   );
 }

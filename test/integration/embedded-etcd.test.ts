@@ -173,14 +173,17 @@ describe('findEtcdBinary', () => {
     vi.unstubAllEnvs();
   });
 
-  it('prefers ETCD_BIN, then PATH', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'fake-etcd-'));
-    const fake = join(dir, 'etcd');
+  it.each([
+    ['etcd', 'ETCD_BIN', findEtcdBinary],
+    ['etcdctl', 'ETCDCTL_BIN', findEtcdctl],
+  ] as const)('%s: prefers %s, then PATH', async (binary, variable, find) => {
+    const dir = await mkdtemp(join(tmpdir(), `fake-${binary}-`));
+    const fake = join(dir, binary);
     await writeFile(fake, '#!/bin/sh\n');
     await chmod(fake, 0o755);
     try {
-      expect(await findEtcdBinary({ env: { ETCD_BIN: fake, PATH: '' } })).toBe(fake);
-      expect(await findEtcdBinary({ env: { PATH: dir } })).toBe(fake);
+      expect(await find({ env: { [variable]: fake, PATH: '' } })).toBe(fake);
+      expect(await find({ env: { PATH: dir } })).toBe(fake);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
@@ -200,20 +203,10 @@ describe('findEtcdBinary', () => {
 });
 
 describe('findEtcdctl', () => {
-  it('prefers ETCDCTL_BIN, then PATH; names etcd-client when it finds none and may not install', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'fake-etcdctl-'));
-    const fake = join(dir, 'etcdctl');
-    await writeFile(fake, '#!/bin/sh\n');
-    await chmod(fake, 0o755);
-    try {
-      expect(await findEtcdctl({ env: { ETCDCTL_BIN: fake, PATH: '' } })).toBe(fake);
-      expect(await findEtcdctl({ env: { PATH: dir } })).toBe(fake);
-      await expect(findEtcdctl({ env: { ETCDCTL_BIN: join(dir, 'none') } })).rejects.toThrow(
-        /ETCDCTL_BIN=.*etcd-client/,
-      );
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+  it('names etcd-client when ETCDCTL_BIN points at nothing', async () => {
+    await expect(findEtcdctl({ env: { ETCDCTL_BIN: '/nonexistent' } })).rejects.toThrow(
+      /ETCDCTL_BIN=\/nonexistent .*sudo apt-get install etcd-client/,
+    );
   });
 
   it('finds (as root: installs) the etcdctl the fault tests and the soak run', async () => {
