@@ -19,6 +19,7 @@ import { BRIDGE_ENV } from '../bin/v8-flags.js';
 import { EmbeddedEtcd } from '../bridge/etcd/embedded-etcd.js';
 import { headRevision } from '../bridge/etcd/head.js';
 import { BRIDGE_BIN, parseProcStatus } from './backlog.js';
+import { parsePidStat } from './cpu.js';
 import { StateWatch } from './state-watch.js';
 import { makeWorkload, writeConfigs, writeInputs } from './workload.js';
 
@@ -39,8 +40,7 @@ function hwmKb(pid: number): number {
 /** utime + stime of a process, in seconds (clock ticks of 1/100 s). */
 function cpuSeconds(pid: number): number {
   try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-    return (Number(fields[11]) + Number(fields[12])) / 100;
+    return (parsePidStat(readFileSync(`/proc/${pid}/stat`, 'utf8')) ?? Number.NaN) / 100;
   } catch {
     return Number.NaN;
   }

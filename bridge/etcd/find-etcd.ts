@@ -5,7 +5,6 @@ import { delimiter, join } from 'node:path';
 
 /** Debian's fallback location, checked even when PATH is minimal (cron, systemd units, CI shells). */
 export const DEFAULT_ETCD_PATH = '/usr/bin/etcd';
-export const INSTALL_HINT = 'sudo apt-get install etcd-server';
 
 export class EtcdNotFoundError extends Error {
   override readonly name = 'EtcdNotFoundError';
@@ -110,14 +109,11 @@ const ETCD_SERVER: DebianTool = {
   debianPackage: 'etcd-server',
 };
 
-export const DEFAULT_ETCDCTL_PATH = '/usr/bin/etcdctl';
-export const ETCDCTL_INSTALL_HINT = 'sudo apt-get install etcd-client';
-
 const ETCDCTL: DebianTool = {
   binary: 'etcdctl',
   what: 'etcdctl',
   variable: 'ETCDCTL_BIN',
-  defaultPath: DEFAULT_ETCDCTL_PATH,
+  defaultPath: '/usr/bin/etcdctl',
   debianPackage: 'etcd-client',
 };
 
