@@ -89,7 +89,7 @@ export class Committer {
   private readonly checkpoints = new Map<string, bigint>();
   private readonly idleWaiters: Array<() => void> = [];
   readonly stats: CommitterStats = { transactions: 0, records: 0, conflicts: 0, errors: 0 };
-  /** Failed transactions by classification, for `etcd_bridge_failures_total`. */
+  /** Failed transactions by classification, for `etcd_bridge_commit_failures_total`. */
   readonly failures = new FailureTally();
   private readonly maxOps: number;
   private readonly pressure: CommitPressure;
@@ -284,7 +284,9 @@ export class Committer {
       try {
         await this.commit([single]);
       } catch (error) {
-        if (classify(error).verdict === 'terminal') {
+        const classification = classify(error);
+        this.failures.count(classification);
+        if (classification.verdict === 'terminal') {
           single.reject(
             new CommitRejectedError(`etcd refused the commit: ${errorMessage(error)}`, { cause: error }),
           );

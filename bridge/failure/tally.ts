@@ -1,6 +1,7 @@
 /**
- * Failures counted by classification, for the `etcd_bridge_failures_total{verdict, reason}` counter:
- * the reasons are a fixed set (`FAILURE_REASONS`), so the label values stay few.
+ * Failures counted by classification, for the `etcd_bridge_failures_total` and
+ * `etcd_bridge_commit_failures_total` counters: the reasons are a fixed set (`FAILURE_REASONS`), so
+ * the label values stay few.
  */
 import { type Classification, FAILURE_REASONS, type FailureReason, type Verdict } from './classify.js';
 

@@ -135,7 +135,7 @@ export async function startObservability(
   });
   new Counter({
     name: 'etcd_bridge_failures_total',
-    help: 'Failures by classification (verdict retry / terminal / fatal, and reason): per route, and without a route the commit transactions (shared by the routes)',
+    help: "Each route's failures by classification (verdict retry / terminal / fatal, and reason), one per failed attempt of a record or of the route's watch and reads",
     labelNames: ['route', 'verdict', 'reason'],
     registers: [registry],
     async collect() {
@@ -144,6 +144,18 @@ export async function startObservability(
       for (const r of current)
         for (const f of r.failures ?? [])
           this.inc({ route: r.route, verdict: f.verdict, reason: f.reason }, f.count);
+    },
+  });
+  // A counter of its own, not the series of etcd_bridge_failures_total without a route label: a
+  // transaction carries records of every route, and a terminal one also fails each of its records
+  // (counted above, per route), so one sum over both would count that failure twice.
+  new Counter({
+    name: 'etcd_bridge_commit_failures_total',
+    help: 'Failed commit transactions by classification (verdict retry / terminal / fatal, and reason); one transaction carries records of every route',
+    labelNames: ['verdict', 'reason'],
+    registers: [registry],
+    collect() {
+      this.reset();
       for (const f of bridge?.bridgeProgress?.().commitFailures ?? [])
         this.inc({ verdict: f.verdict, reason: f.reason }, f.count);
     },

@@ -42,7 +42,10 @@ export const RouteStatsSchema = z.object({
 });
 export type RouteStatsSnapshot = z.infer<typeof RouteStatsSchema>;
 
-/** Failures by classification (bridge/failure/classify.ts), for etcd_bridge_failures_total. */
+/**
+ * Failures by classification (bridge/failure/classify.ts), for etcd_bridge_failures_total (a route's)
+ * and etcd_bridge_commit_failures_total (the committer's).
+ */
 export const FailureCountsSchema = z.array(
   z.object({ verdict: z.string(), reason: z.string(), count: z.number() }),
 );

@@ -48,5 +48,14 @@ describe('outputs etcd refuses as too large', () => {
       errorMessage: expect.stringMatching(/request is too large|larger than max/),
     });
     expect(await fixture.client.get('/esi-worker/job_state/v2.0/ports/huge').string()).toBeNull();
+    // Counted once in each unit (etcd_bridge_failures_total and etcd_bridge_commit_failures_total):
+    // the record's failure for its route, and each transaction etcd refused for the committer.
+    const tooLarge = { verdict: 'terminal', reason: 'etcd-request-too-large' };
+    expect(bridge.route('heat-stacks')?.failures.entries()).toEqual([{ ...tooLarge, count: 1 }]);
+    const commits = bridge.bridgeProgress().commitFailures;
+    expect(commits).toHaveLength(1);
+    expect(commits[0]).toMatchObject(tooLarge);
+    // The batch that held it, then the record alone; or once, if it had a transaction to itself.
+    expect([1, 2]).toContain(commits[0]?.count);
   });
 });

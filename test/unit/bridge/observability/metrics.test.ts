@@ -62,7 +62,7 @@ describe('/metrics', () => {
     expect(lines).toContain('etcd_bridge_hand_offs_total{route="heat-stacks",outcome="taken"} 0');
   });
 
-  it("counts the lease keep-alive's failovers and the commit transactions' failures (no route label)", async () => {
+  it("counts the lease keep-alive's failovers and the commit transactions' failures (a counter of their own)", async () => {
     const lines = await metricsOf(
       source(
         [
@@ -84,8 +84,13 @@ describe('/metrics', () => {
     expect(lines).toContain(
       'etcd_bridge_failures_total{route="heat-stacks",verdict="retry",reason="function-error"} 2',
     );
-    expect(lines).toContain('etcd_bridge_failures_total{verdict="retry",reason="etcd-unavailable"} 5');
-    expect(lines).toContain('etcd_bridge_failures_total{verdict="retry",reason="etcd-no-space"} 1');
+    expect(lines).toContain('etcd_bridge_commit_failures_total{verdict="retry",reason="etcd-unavailable"} 5');
+    expect(lines).toContain('etcd_bridge_commit_failures_total{verdict="retry",reason="etcd-no-space"} 1');
+    // Only route series in the route counter: a sum over it counts each failure once.
+    const routeless = lines.filter(
+      (l) => l.startsWith('etcd_bridge_failures_total{') && !l.includes('route='),
+    );
+    expect(routeless).toEqual([]);
   });
 
   it('reads a source without the bridge-wide counters (0 failovers, route failures only)', async () => {
@@ -93,5 +98,6 @@ describe('/metrics', () => {
 
     expect(lines).toContain('etcd_bridge_lease_keepalive_failovers_total 0');
     expect(lines.filter((l) => l.startsWith('etcd_bridge_failures_total{'))).toEqual([]);
+    expect(lines.filter((l) => l.startsWith('etcd_bridge_commit_failures_total{'))).toEqual([]);
   });
 });
