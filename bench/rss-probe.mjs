@@ -4,8 +4,10 @@
 // glibc's main arena `[heap]`, its other arenas: anonymous 64 MB-aligned, and the rest: V8's
 // 256 KB heap pages, mmapped malloc chunks, thread stacks). At exit it writes them as JSON to
 // $RSS_PROBE_OUT and that peak's raw smaps beside it. Reading smaps costs the child a few MB.
-// BUFFER_POOL_SIZE sets Buffer.poolSize first, to compare pool sizes.
-import { readFileSync, writeFileSync } from 'node:fs';
+// BUFFER_POOL_SIZE sets Buffer.poolSize first, to compare pool sizes. RSS_PROBE_SERIES=<file> also
+// appends a line a second: seconds, VmRSS, RssAnon, RssFile, the main arena's RSS, V8's physical
+// heap, heapUsed, arrayBuffers (MB): what falls back after a high-water mark and what does not.
+import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import v8 from 'node:v8';
 
 if (process.env.BUFFER_POOL_SIZE) Buffer.poolSize = Number(process.env.BUFFER_POOL_SIZE);
@@ -44,6 +46,33 @@ function groups() {
   return byKind;
 }
 
+function mainArenaMb(smaps) {
+  let kb = 0;
+  let inArena = false;
+  for (const line of smaps.split('\n')) {
+    if (/^[0-9a-f]+-[0-9a-f]+ /.test(line)) inArena = line.endsWith('[heap]');
+    else if (inArena && line.startsWith('Rss:')) kb += Number(line.split(/\s+/)[1]);
+  }
+  return kb / 1000;
+}
+
+function seriesLine() {
+  const status = readFileSync('/proc/self/status', 'utf8');
+  const mb = (name) => Number(new RegExp(`${name}:\\s+(\\d+)`).exec(status)?.[1] ?? 0) / 1000;
+  const usage = process.memoryUsage();
+  const fields = [
+    (Date.now() - started) / 1000,
+    mb('VmRSS'),
+    mb('RssAnon'),
+    mb('RssFile'),
+    mainArenaMb(readFileSync('/proc/self/smaps', 'utf8')),
+    v8.getHeapStatistics().total_physical_size / 1e6,
+    usage.heapUsed / 1e6,
+    usage.arrayBuffers / 1e6,
+  ];
+  appendFileSync(process.env.RSS_PROBE_SERIES, `${fields.map((f) => f.toFixed(1)).join(' ')}\n`);
+}
+
 function sample() {
   const rssKb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1]);
   const usage = process.memoryUsage();
@@ -71,6 +100,7 @@ function sample() {
 // Only in the bridge itself (the bin re-executes into it with the same --import).
 if (process.argv.includes('start')) {
   setInterval(sample, 100).unref();
+  if (process.env.RSS_PROBE_SERIES) setInterval(seriesLine, 1000).unref();
   process.on('exit', () => {
     writeFileSync(`${out}.smaps`, peakSmaps);
     writeFileSync(
