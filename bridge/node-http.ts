@@ -1,5 +1,5 @@
 /**
- * `node:http`'s createServer, loaded with `require`. An ESM import of `node:http` makes Node 22 and
+ * `node:http`'s createServer and request, loaded with `require`. An ESM import of `node:http` makes Node 22 and
  * later copy each of its exports into the module namespace, which runs the lazy getters of
  * `WebSocket`, `CloseEvent` and `MessageEvent` and so loads Node's bundled undici, code the bridge
  * never runs (nodejs/node#57649; `require` leaves the getters alone): 14 MB of RSS in a bare Node
@@ -12,3 +12,4 @@ const require = createRequire(import.meta.url);
 const http = require('node:http') as typeof import('node:http');
 
 export const createServer: typeof http.createServer = http.createServer;
+export const request: typeof http.request = http.request;

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BACKOFF, Backoff } from '../failure/backoff.js';
+import { request as httpRequest } from '../node-http.js';
 import { findEtcdBinary } from './find-etcd.js';
 
 /**
@@ -371,29 +372,24 @@ export class EmbeddedEtcd {
     this.options.log?.(line);
   }
 
-  private async healthy(): Promise<boolean> {
-    if (this.options.tls) return this.healthyOverTls(this.options.tls);
-    try {
-      const response = await fetch(`${this.clientUrl}/health`, { signal: AbortSignal.timeout(1_000) });
-      const body = (await response.json()) as { health?: unknown };
-      return response.ok && body.health === 'true';
-    } catch {
-      return false;
-    }
-  }
-
-  /** /health over https (fetch cannot be given a CA or a client certificate). */
-  private healthyOverTls(tls: EmbeddedEtcdTls): Promise<boolean> {
+  /**
+   * GET /health: true when etcd answers `{"health": "true"}`. Through node:http(s), not `fetch`:
+   * fetch cannot be given a CA or a client certificate, and it would load Node's bundled undici
+   * into `dev` for this one probe (bridge/node-http.ts).
+   */
+  private healthy(): Promise<boolean> {
+    const tls = this.options.tls;
+    const get = tls ? httpsRequest : httpRequest;
     return new Promise((resolve) => {
       try {
-        const req = httpsRequest(
+        const req = get(
           `${this.clientUrl}/health`,
           {
-            ca: readFileSync(tls.trustedCaFile),
-            ...(tls.clientCertAuth
+            timeout: 1_000,
+            ...(tls ? { ca: readFileSync(tls.trustedCaFile) } : {}),
+            ...(tls?.clientCertAuth
               ? { cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile) }
               : {}),
-            timeout: 1_000,
           },
           (res) => {
             let text = '';
