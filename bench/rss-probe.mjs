@@ -26,9 +26,7 @@ function mappingKind(start, sizeKb, path) {
   return 'other anonymous (V8 pages, mmapped chunks, stacks)';
 }
 
-function groups() {
-  const text = readFileSync('/proc/self/smaps', 'utf8');
-  peakSmaps = text;
+function groups(text) {
   const byKind = {};
   let current;
   for (const line of text.split('\n')) {
@@ -46,16 +44,6 @@ function groups() {
   return byKind;
 }
 
-function mainArenaMb(smaps) {
-  let kb = 0;
-  let inArena = false;
-  for (const line of smaps.split('\n')) {
-    if (/^[0-9a-f]+-[0-9a-f]+ /.test(line)) inArena = line.endsWith('[heap]');
-    else if (inArena && line.startsWith('Rss:')) kb += Number(line.split(/\s+/)[1]);
-  }
-  return kb / 1000;
-}
-
 function seriesLine() {
   const status = readFileSync('/proc/self/status', 'utf8');
   const mb = (name) => Number(new RegExp(`${name}:\\s+(\\d+)`).exec(status)?.[1] ?? 0) / 1000;
@@ -65,7 +53,7 @@ function seriesLine() {
     mb('VmRSS'),
     mb('RssAnon'),
     mb('RssFile'),
-    mainArenaMb(readFileSync('/proc/self/smaps', 'utf8')),
+    (groups(readFileSync('/proc/self/smaps', 'utf8'))['malloc main arena ([heap])']?.rssKb ?? 0) / 1000,
     v8.getHeapStatistics().total_physical_size / 1e6,
     usage.heapUsed / 1e6,
     usage.arrayBuffers / 1e6,
@@ -80,13 +68,14 @@ function sample() {
     max[name] = Math.max(max[name] ?? 0, usage[name] / 1e6);
   if (peak && rssKb <= peak.rssKb + 256) return;
   const heap = v8.getHeapStatistics();
+  peakSmaps = readFileSync('/proc/self/smaps', 'utf8');
   const spaces = {};
   for (const space of v8.getHeapSpaceStatistics())
     if (space.physical_space_size) spaces[space.space_name] = +(space.physical_space_size / 1e6).toFixed(1);
   peak = {
     t: Date.now() - started,
     rssKb,
-    groups: groups(),
+    groups: groups(peakSmaps),
     heapPhysical: heap.total_physical_size / 1e6,
     heapTotal: usage.heapTotal / 1e6,
     heapUsed: usage.heapUsed / 1e6,
