@@ -17,6 +17,14 @@ describe('key patterns', () => {
     );
   });
 
+  it('build around text before, between and after the parts, and without parts', () => {
+    const pattern = compileKeyPattern('/t/{a}-{b}/x.json');
+    expect(pattern.build({ a: '1', b: '2' })).toBe('/t/1-2/x.json');
+    expect(pattern.match(pattern.build({ a: 'p', b: 'q' }))).toEqual({ a: 'p', b: 'q' });
+    expect(compileKeyPattern('/fixed/key').build({})).toBe('/fixed/key');
+    expect(() => pattern.build({ a: '1', b: '' })).toThrow(/part \{b\} is missing/);
+  });
+
   it('treat regex characters in the literal text literally', () => {
     expect(compileKeyPattern('/a.b/{x}').match('/aXb/1')).toBeUndefined();
     expect(compileKeyPattern('/a.b/{x}').match('/a.b/1')).toEqual({ x: '1' });
