@@ -11,6 +11,7 @@ import { Etcd3, type IOptions, isRecoverableError } from 'etcd3';
 import { ConfigError } from '../errors.js';
 import { classify, isPressure } from '../failure/classify.js';
 import { EndpointStreams } from './endpoint-streams.js';
+import { leanDecoding } from './response-decoders.js';
 import { type EtcdConnectionConfig, readTlsMaterial } from './tls-material.js';
 
 // The diagnosis lives in its own module; re-exported for the commands that import it from here.
@@ -67,7 +68,13 @@ export function etcdClientOptions(config: EtcdConnectionConfig): IOptions {
           },
         ),
     },
-    grpcOptions: { ...GRPC_KEEPALIVE, interceptors: [requireLeader] },
+    // leanDecoding: the hot answers (commits, snapshot reads, watches) decoded in one pass
+    // (response-decoders.ts), the same objects etcd3's decoder gives.
+    grpcOptions: {
+      ...GRPC_KEEPALIVE,
+      interceptors: [requireLeader],
+      callInvocationTransformer: leanDecoding,
+    },
   };
   const { ca, cert, key } = readTlsMaterial(config);
   if (ca || cert || key) {
