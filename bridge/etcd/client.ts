@@ -11,7 +11,7 @@ import { Etcd3, type IOptions, isRecoverableError } from 'etcd3';
 import { ConfigError } from '../errors.js';
 import { classify, isPressure } from '../failure/classify.js';
 import { EndpointStreams } from './endpoint-streams.js';
-import { leanDecoding } from './response-decoders.js';
+import { leanCodec } from './lean-codec.js';
 import { type EtcdConnectionConfig, readTlsMaterial } from './tls-material.js';
 
 // The diagnosis lives in its own module; re-exported for the commands that import it from here.
@@ -68,12 +68,12 @@ export function etcdClientOptions(config: EtcdConnectionConfig): IOptions {
           },
         ),
     },
-    // leanDecoding: the hot answers (commits, snapshot reads, watches) decoded in one pass
-    // (response-decoders.ts), the same objects etcd3's decoder gives.
+    // leanCodec: the hot calls (commits, snapshot reads, watches) encoded and decoded by the bridge's
+    // own codec (lean-codec.ts), with the bytes and objects etcd3's codec gives.
     grpcOptions: {
       ...GRPC_KEEPALIVE,
       interceptors: [requireLeader],
-      callInvocationTransformer: leanDecoding,
+      callInvocationTransformer: leanCodec,
     },
   };
   const { ca, cert, key } = readTlsMaterial(config);

@@ -10,11 +10,8 @@
  * bridge thread (docs/performance.md). Here it is one pass, and an int64 is read as two 32-bit halves
  * and turned into a string by the JavaScript number (or, above 2^53, the BigInt) of the value.
  *
- * Installed through gRPC's `callInvocationTransformer` (grpc-js' supported hook for a call's method
- * definition): `leanDecoding` swaps the response deserializer of these three methods and nothing
- * else, so etcd3's pool, retries, auth and error handling stay as they are.
+ * Installed by lean-codec.ts.
  */
-import type { CallInvocationTransformer, CallProperties } from '@grpc/grpc-js';
 
 /** A protobuf wire reader over one message (the Buffer gRPC hands the deserializer). */
 class Reader {
@@ -472,25 +469,3 @@ function decoder<T>(body: (reader: Reader) => T): (message: Buffer) => T {
 export const decodeTxnResponse = decoder(txnResponse);
 export const decodeRangeResponse = decoder(rangeResponse);
 export const decodeWatchResponse = decoder(watchResponse);
-
-/** The gRPC methods whose answers are decoded here, by path. */
-export const LEAN_DECODERS: ReadonlyMap<string, (message: Buffer) => unknown> = new Map<
-  string,
-  (message: Buffer) => unknown
->([
-  ['/etcdserverpb.KV/Txn', decodeTxnResponse],
-  ['/etcdserverpb.KV/Range', decodeRangeResponse],
-  ['/etcdserverpb.Watch/Watch', decodeWatchResponse],
-]);
-
-/**
- * The grpc-js client option that decodes LEAN_DECODERS' methods here (every other call as it was).
- * Give it as `grpcOptions.callInvocationTransformer` of an etcd3 client.
- */
-export const leanDecoding: CallInvocationTransformer = <Req, Res>(call: CallProperties<Req, Res>) => {
-  const decode = LEAN_DECODERS.get(call.methodDefinition.path);
-  // grpc-js makes the method definition afresh for every call (client.ts, make*Request), so it is
-  // this call's own to change.
-  if (decode !== undefined) call.methodDefinition.responseDeserialize = decode as (message: Buffer) => Res;
-  return call;
-};

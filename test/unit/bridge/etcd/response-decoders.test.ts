@@ -4,8 +4,6 @@
  * protobufjs from the same files, both give equal objects. Also the int64 edges (negative, around
  * 2^32, 2^53 and 2^63, the largest uint64), fields a newer etcd might add, and a cut message.
  */
-import { createRequire } from 'node:module';
-import { loadSync } from '@grpc/proto-loader';
 import fc from 'fast-check';
 import protobuf from 'protobufjs';
 import { describe, expect, it } from 'vitest';
@@ -13,38 +11,14 @@ import {
   decodeRangeResponse,
   decodeTxnResponse,
   decodeWatchResponse,
-  leanDecoding,
 } from '../../../../bridge/etcd/response-decoders.js';
+import { encodeMessage as encode, etcd3Method, Long } from '../../../helpers/etcd3-codec.js';
 
-const require = createRequire(import.meta.url);
-const RPC_PROTO = require.resolve('etcd3/proto/rpc.proto');
-
-// What etcd3's connection-pool.ts loads, with its options.
-const definition = loadSync(RPC_PROTO, {
-  keepCase: true,
-  longs: String,
-  enums: String,
-  defaults: true,
-  oneofs: true,
-});
-type Method = { responseDeserialize(message: Buffer): unknown };
-const kv = definition['etcdserverpb.KV'] as unknown as Record<string, Method>;
-const watch = definition['etcdserverpb.Watch'] as unknown as Record<string, Method>;
 const reference = {
-  txn: (message: Buffer) => kv.Txn?.responseDeserialize(message),
-  range: (message: Buffer) => kv.Range?.responseDeserialize(message),
-  watch: (message: Buffer) => watch.Watch?.responseDeserialize(message),
+  txn: (message: Buffer) => etcd3Method('KV', 'Txn').responseDeserialize(message),
+  range: (message: Buffer) => etcd3Method('KV', 'Range').responseDeserialize(message),
+  watch: (message: Buffer) => etcd3Method('Watch', 'Watch').responseDeserialize(message),
 };
-
-const root = new protobuf.Root().loadSync(RPC_PROTO, { keepCase: true });
-// protobufjs' own Long (the `long` package; its typing here is only a constructor).
-const Long = protobuf.util.Long as unknown as { fromString(value: string, unsigned: boolean): protobuf.Long };
-
-function encode(typeName: string, plain: object): Buffer {
-  const type = root.lookupType(typeName);
-  const bytes = type.encode(type.fromObject(plain)).finish();
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-}
 
 const INT64_EDGES = [
   0n,
@@ -209,36 +183,5 @@ describe('response decoders', () => {
       if (referenceThrew) expect(() => decodeTxnResponse(cut)).toThrow(RangeError);
       else expect(decodeTxnResponse(cut)).toEqual(reference.txn(cut));
     }
-  });
-
-  it('swap the deserializer of the three hot methods only', () => {
-    const call = (path: string) => {
-      const responseDeserialize = (message: Buffer) => message;
-      return {
-        metadata: undefined,
-        call: undefined,
-        channel: undefined,
-        callOptions: {},
-        methodDefinition: {
-          path,
-          requestStream: false,
-          responseStream: false,
-          requestSerialize: Buffer.from,
-          responseDeserialize,
-        },
-      } as unknown as Parameters<typeof leanDecoding>[0];
-    };
-    expect(leanDecoding(call('/etcdserverpb.KV/Txn')).methodDefinition.responseDeserialize).toBe(
-      decodeTxnResponse,
-    );
-    expect(leanDecoding(call('/etcdserverpb.KV/Range')).methodDefinition.responseDeserialize).toBe(
-      decodeRangeResponse,
-    );
-    expect(leanDecoding(call('/etcdserverpb.Watch/Watch')).methodDefinition.responseDeserialize).toBe(
-      decodeWatchResponse,
-    );
-    const put = call('/etcdserverpb.KV/Put');
-    const before = put.methodDefinition.responseDeserialize;
-    expect(leanDecoding(put).methodDefinition.responseDeserialize).toBe(before);
   });
 });
