@@ -166,25 +166,33 @@ class Reader {
   }
 }
 
-// The last value that needed a BigInt: a header's cluster and member IDs are above 2^53 and the
-// same in every answer from one member.
-let cachedLo = -1;
-let cachedHi = -1;
-let cachedSigned = false;
-let cachedString = '';
+// The values that needed a BigInt lately: a header's cluster and member IDs are above 2^53 and the
+// same in every answer, so a few slots (the cluster and up to three members, read in turn within
+// each header) spare a BigInt per ID. Slots are reused round robin.
+const CACHE_SLOTS = 4;
+const cachedLo = new Array<number>(CACHE_SLOTS).fill(-1);
+const cachedHi = new Array<number>(CACHE_SLOTS).fill(-1);
+const cachedSigned = new Array<boolean>(CACHE_SLOTS).fill(false);
+const cachedString = new Array<string>(CACHE_SLOTS).fill('');
+let nextSlot = 0;
 
 /** The decimal string of the 64-bit value hi:lo, as `Long.toString` gives it (signed for int64). */
 function int64String(lo: number, hi: number, signed: boolean): string {
   if (hi === 0) return String(lo);
   // Below 2^53 (and not negative): exact as a number.
   if (hi < 0x200000) return String(hi * 0x100000000 + lo);
-  if (lo === cachedLo && hi === cachedHi && signed === cachedSigned) return cachedString;
+  for (let slot = 0; slot < CACHE_SLOTS; slot++)
+    if (cachedLo[slot] === lo && cachedHi[slot] === hi && cachedSigned[slot] === signed)
+      return cachedString[slot] as string;
   const unsigned = (BigInt(hi) << 32n) | BigInt(lo);
-  cachedString = (signed ? BigInt.asIntN(64, unsigned) : unsigned).toString();
-  cachedLo = lo;
-  cachedHi = hi;
-  cachedSigned = signed;
-  return cachedString;
+  const text = (signed ? BigInt.asIntN(64, unsigned) : unsigned).toString();
+  const slot = nextSlot;
+  nextSlot = (nextSlot + 1) % CACHE_SLOTS;
+  cachedLo[slot] = lo;
+  cachedHi[slot] = hi;
+  cachedSigned[slot] = signed;
+  cachedString[slot] = text;
+  return text;
 }
 
 // The answers' shapes: those of etcd3's rpc.ts (IResponseHeader, IKeyValue, ...), as plain objects.
@@ -363,31 +371,51 @@ function deleteRangeResponse(r: Reader) {
   return out;
 }
 
-const RESPONSE_OPS = ['response_range', 'response_put', 'response_delete_range', 'response_txn'] as const;
-type ResponseOpField = (typeof RESPONSE_OPS)[number];
-const RESPONSE_OP_DECODERS: Record<ResponseOpField, (r: Reader) => object> = {
-  response_range: rangeResponse,
-  response_put: putResponse,
-  response_delete_range: deleteRangeResponse,
-  response_txn: txnResponse,
-};
-
-/** A ResponseOp: the one member of its oneof that came, and `response` naming it (proto-loader's `oneofs`). */
+/**
+ * A ResponseOp: the member of its oneof that came, and `response` naming it (proto-loader's
+ * `oneofs`). Should an answer carry more than one, toObject keeps each, in the proto's order, and
+ * `response` names the last of them: so does this.
+ */
 function responseOp(r: Reader): Record<string, unknown> {
-  const present = new Map<ResponseOpField, object>();
+  let range: object | undefined;
+  let put: object | undefined;
+  let deleteRange: object | undefined;
+  let txn: object | undefined;
   while (r.pos < r.end) {
     const tag = r.uint32();
-    const field = RESPONSE_OPS[(tag >>> 3) - 1];
-    if (field !== undefined && (tag & 7) === 2) present.set(field, r.embedded(RESPONSE_OP_DECODERS[field]));
-    else r.skip(tag & 7);
+    switch (tag) {
+      case 10:
+        range = r.embedded(rangeResponse);
+        break;
+      case 18:
+        put = r.embedded(putResponse);
+        break;
+      case 26:
+        deleteRange = r.embedded(deleteRangeResponse);
+        break;
+      case 34:
+        txn = r.embedded(txnResponse);
+        break;
+      default:
+        r.skip(tag & 7);
+    }
   }
-  // toObject lists the members in the proto's order and `response` names the last it set.
   const out: Record<string, unknown> = {};
-  for (const field of RESPONSE_OPS) {
-    const value = present.get(field);
-    if (value === undefined) continue;
-    out[field] = value;
-    out.response = field;
+  if (range !== undefined) {
+    out.response_range = range;
+    out.response = 'response_range';
+  }
+  if (put !== undefined) {
+    out.response_put = put;
+    out.response = 'response_put';
+  }
+  if (deleteRange !== undefined) {
+    out.response_delete_range = deleteRange;
+    out.response = 'response_delete_range';
+  }
+  if (txn !== undefined) {
+    out.response_txn = txn;
+    out.response = 'response_txn';
   }
   return out;
 }

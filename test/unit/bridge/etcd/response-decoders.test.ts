@@ -82,6 +82,15 @@ const { txnResponse } = fc.letrec((tie) => ({
     putResponse.map((response_put) => ({ response_put })),
     deleteRangeResponse.map((response_delete_range) => ({ response_delete_range })),
     tie('txnResponse').map((response_txn) => ({ response_txn })),
+    // More than one member of the oneof: etcd never sends it, but the decoders must agree on it too.
+    fc.record(
+      {
+        response_range: rangeResponse,
+        response_put: putResponse,
+        response_delete_range: deleteRangeResponse,
+      },
+      { requiredKeys: [] },
+    ),
   ),
 }));
 const event = fc.record(
@@ -144,6 +153,36 @@ describe('response decoders', () => {
       });
       expect(decodeRangeResponse(message).header?.cluster_id).toBe(id.toString());
     }
+  });
+
+  it('keep large IDs apart when they repeat (more of them than the decoder caches, signed and not)', () => {
+    // The same 64 bits are one value as a uint64 (the IDs) and another as an int64 (a revision).
+    const ids = [
+      2n ** 63n,
+      2n ** 64n - 1n,
+      2n ** 53n + 1n,
+      14_841_639_068_965_178_418n,
+      2n ** 60n + 7n,
+      2n ** 62n,
+    ];
+    const signed = (id: bigint) => BigInt.asIntN(64, id);
+    for (let round = 0; round < 3; round++)
+      for (const [i, id] of ids.entries()) {
+        const member = ids[(i + 1) % ids.length] as bigint;
+        const message = encode('etcdserverpb.RangeResponse', {
+          header: {
+            cluster_id: Long.fromString(id.toString(), true),
+            member_id: Long.fromString(member.toString(), true),
+            revision: Long.fromString(signed(id).toString(), false),
+          },
+        });
+        expect(decodeRangeResponse(message).header).toEqual({
+          cluster_id: id.toString(),
+          member_id: member.toString(),
+          revision: signed(id).toString(),
+          raft_term: '0',
+        });
+      }
   });
 
   it('step over fields they do not know, of every wire type', () => {
