@@ -19,22 +19,35 @@ import {
   type StageResponse,
 } from '../shared/index.js';
 
+/** Powertools Metrics that can say whether they print anything (its own rule, from the environment). */
+class StageMetrics extends Metrics {
+  get publishes(): boolean {
+    return !this.isDisabled();
+  }
+}
+
 export function createStageHandler(stage: Stage) {
   const logger = new Logger({ serviceName: stage.name });
-  const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: stage.name });
+  const metrics = new StageMetrics({ namespace: METRICS_NAMESPACE, serviceName: stage.name });
+  // Disabled, the metrics are not collected at all. That is the in-process host (bridge/stages.ts),
+  // which calls one handler for several batches at once: they would share one store, the first to
+  // finish would flush everyone's metrics and each of the others warn "No application metrics to
+  // publish". Lambda runs one invocation at a time in an instance, with metrics on.
+  const publishes = metrics.publishes;
 
   const processBatch = async (request: StageRequest, _context: Context): Promise<StageResponse> => {
     const response = runStageBatch(stage, request);
-    metrics.addMetric('RecordsProcessed', MetricUnit.Count, response.results.length);
-    metrics.addMetric('RecordsFailed', MetricUnit.Count, response.batchItemFailures.length);
+    if (publishes) {
+      metrics.addMetric('RecordsProcessed', MetricUnit.Count, response.results.length);
+      metrics.addMetric('RecordsFailed', MetricUnit.Count, response.batchItemFailures.length);
+    }
     for (const failure of response.batchItemFailures) {
       logger.warn('record failed', { ...failure });
     }
     return response;
   };
 
-  return middy(processBatch)
-    .use(injectLambdaContext(logger))
-    .use(logMetrics(metrics))
-    .use(parser({ schema: StageRequestSchema }));
+  const handler = middy(processBatch).use(injectLambdaContext(logger));
+  if (publishes) handler.use(logMetrics(metrics));
+  return handler.use(parser({ schema: StageRequestSchema }));
 }
