@@ -1,8 +1,10 @@
 /**
- * `npx tsx bench/floor.ts [rounds]`: the latency phase (5,000 events at 500/s over 1,000 keys) for
- * three pipelines in turn, each on a fresh etcd, rotating the order every round so that none always
- * runs first: the floor client (bench/ideal/floor.ts: the two output writes, nothing else), the
- * ideal client (today's design's etcd work) and this bridge in-process. One JSON line per run:
+ * `npx tsx bench/floor.ts [rounds] [kinds]`: the latency phase (5,000 events at 500/s over 1,000
+ * keys) for several pipelines in turn, each on a fresh etcd, rotating the order every round so that
+ * none always runs first. By default four: the floor client (bench/ideal/floor.ts: the two output
+ * writes, nothing else), the fused floor (both outputs in one write: the floor of a design that
+ * commits the two stages together), the ideal client (today's design's etcd work) and this bridge
+ * in-process. `kinds` is a comma-separated subset, e.g. `floor,bridge-inprocess`. One JSON line per run:
  * p50/p95/p99 from put to state, and the share of stage heat-stacks (put → job_state). A tool beside
  * the bench for docs/performance.md ("The floor"); not part of `npm test`.
  */
@@ -42,7 +44,15 @@ if (!Number.isSafeInteger(rounds) || rounds < 1) {
   process.stderr.write(`bench/floor.ts: rounds must be a whole number >= 1, got ${process.argv[2]}\n`);
   process.exit(2);
 }
-const kinds: PipelineKind[] = ['floor', 'ideal', 'bridge-inprocess'];
+const KINDS: readonly PipelineKind[] = ['floor', 'floor-fused', 'ideal', 'bridge-inprocess'];
+const kinds = (process.argv[3] ?? KINDS.join(',')).split(',') as PipelineKind[];
+const unknown = kinds.filter((kind) => !KINDS.includes(kind));
+if (unknown.length > 0) {
+  process.stderr.write(
+    `bench/floor.ts: kinds must be among ${KINDS.join(', ')}, got ${unknown.join(', ')}\n`,
+  );
+  process.exit(2);
+}
 await once('floor'); // discarded: the process's first run loads modules and warms the JIT
 for (let r = 0; r < rounds; r++)
   for (let i = 0; i < kinds.length; i++)

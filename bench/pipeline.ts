@@ -35,7 +35,7 @@ import { type BridgeProbe, type ProbeReport, probeBridge } from './probe.js';
 import { ratePerSecond } from './stats.js';
 import { typeScriptWorker } from './ts-worker.js';
 
-export type PipelineKind = 'bridge-inprocess' | 'bridge-http' | 'ideal' | 'floor' | 'naive';
+export type PipelineKind = 'bridge-inprocess' | 'bridge-http' | 'ideal' | 'floor' | 'floor-fused' | 'naive';
 
 export interface PipelineOptions {
   /** bridge-http: added before each invocation behind the endpoint (a Lambda-like latency). */
@@ -92,7 +92,7 @@ export async function startPipeline(
       return { kind, client, etcd, check: () => naive.check(), close };
     }
 
-    if (kind === 'ideal' || kind === 'floor') {
+    if (kind === 'ideal' || kind === 'floor' || kind === 'floor-fused') {
       // A client of its own, made as the bridge makes its client (a gRPC channel, stream connections).
       const ownClient = createEtcdClient(parseBridgeConfig({ etcd: { endpoints: [etcd.clientUrl] } }).etcd);
       cleanups.push(() => ownClient.close());
@@ -106,7 +106,7 @@ export async function startPipeline(
               transactionsInFlight: options.idealTransactions ?? DEFAULT_IDEAL_TRANSACTIONS,
             })
           : undefined;
-      const runner = ideal ?? FloorClient.start(ownClient, outputs, fromRevision);
+      const runner = ideal ?? FloorClient.start(ownClient, outputs, fromRevision, kind === 'floor-fused');
       cleanups.push(() => runner.stop());
       const reads = IdealClient.jobStateReads();
       return {

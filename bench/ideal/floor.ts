@@ -10,8 +10,14 @@
  * state record follows: three raft writes in series an event (the input, job_state, state), each
  * seen through a watch. Its latency at the fixed load is the floor under every design on this
  * machine (bench/floor.ts compares it with the ideal client and the bridge).
+ *
+ * `fused: true` is the floor of a different design, one this project does not have: job_state and
+ * state written together in one transaction as soon as the heat stack is seen, so an event costs two
+ * raft writes in series (the input and that transaction) instead of three. It is measured to show
+ * what such a change of the design's contract could buy, not as a limit of this one.
  */
 import type { Etcd3 } from 'etcd3';
+import { mutationOp } from '../../bridge/etcd/ops.js';
 import { PrefixWatch, type SourceEvent } from '../../bridge/source/prefix-watch.js';
 import type { Mutation } from '../../shared/index.js';
 import type { IdealOutputs } from './outputs.js';
@@ -25,12 +31,14 @@ export class FloorClient {
 
   private constructor(private readonly client: Etcd3) {}
 
-  static start(client: Etcd3, outputs: IdealOutputs, fromRevision: bigint): FloorClient {
+  static start(client: Etcd3, outputs: IdealOutputs, fromRevision: bigint, fused = false): FloorClient {
     const floor = new FloorClient(client);
-    const stages: Array<[string, (event: SourceEvent) => readonly Mutation[] | undefined]> = [
-      ['/esi-worker/heat_stacks/', (event) => outputs.takeHeatStack(event.key)],
-      ['/esi-worker/job_state/', (event) => outputs.takeJobState(event.key, event.revision)],
-    ];
+    const stages: Array<[string, (event: SourceEvent) => readonly Mutation[] | undefined]> = fused
+      ? [['/esi-worker/heat_stacks/', (event) => fusedOutputs(outputs, event)]]
+      : [
+          ['/esi-worker/heat_stacks/', (event) => outputs.takeHeatStack(event.key)],
+          ['/esi-worker/job_state/', (event) => outputs.takeJobState(event.key, event.revision)],
+        ];
     for (const [prefix, answer] of stages) {
       const watch = new PrefixWatch(client, prefix, {
         onEvents: (events) => {
@@ -57,23 +65,43 @@ export class FloorClient {
       this.fail(new Error(`floor client: no precomputed output for ${event.key}`));
       return;
     }
-    for (const mutation of mutations) {
-      if (mutation.op !== 'put') continue;
-      const { key, value } = mutation;
-      const before = this.writing.get(key) ?? Promise.resolve();
-      const next = before
-        .then(() => this.client.put(key).value(value).exec())
-        .then(() => {
-          this.writes++;
-          if (this.writing.get(key) === next) this.writing.delete(key);
-        })
-        .catch((error: unknown) => this.fail(error instanceof Error ? error : new Error(String(error))));
-      this.writing.set(key, next);
+    const puts = mutations.filter((m) => m.op === 'put');
+    const [first] = puts;
+    if (!first) return;
+    if (puts.length === 1) {
+      this.inOrder(first.key, () => this.client.put(first.key).value(first.value).exec());
+      return;
     }
+    // Fused: the event's puts in one transaction, behind the previous write of its first key (job_state).
+    this.inOrder(first.key, () =>
+      this.client.kv.txn({ compare: [], success: puts.map(mutationOp), failure: [] }),
+    );
+  }
+
+  /** Runs `write` after the key's previous write, and keeps it as the key's last. */
+  private inOrder(key: string, write: () => Promise<unknown>): void {
+    const before = this.writing.get(key) ?? Promise.resolve();
+    const next = before
+      .then(write)
+      .then(() => {
+        this.writes++;
+        if (this.writing.get(key) === next) this.writing.delete(key);
+      })
+      .catch((error: unknown) => this.fail(error instanceof Error ? error : new Error(String(error))));
+    this.writing.set(key, next);
   }
 
   private fail(error: Error): void {
     this.failure ??= error;
     this.stop();
   }
+}
+
+/** Both stages' puts for one heat stack revision: job_state, then the state that follows from it. */
+function fusedOutputs(outputs: IdealOutputs, event: SourceEvent): readonly Mutation[] | undefined {
+  const first = outputs.takeHeatStack(event.key);
+  const jobState = first?.find((m) => m.op === 'put');
+  if (!first || !jobState) return undefined;
+  const second = outputs.takeJobState(jobState.key, event.revision);
+  return second ? [...first, ...second] : undefined;
 }
