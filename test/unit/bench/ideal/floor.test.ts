@@ -3,28 +3,23 @@
  * each key's last revision last; fused, job_state and state land in one transaction (one revision).
  * Not timed.
  */
-import { Etcd3 } from 'etcd3';
+import type { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IdealClient } from '../../../../bench/ideal/client.js';
 import { FloorClient } from '../../../../bench/ideal/floor.js';
 import { IdealOutputs } from '../../../../bench/ideal/outputs.js';
 import { makeWorkload, writeConfigs, writeInputs } from '../../../../bench/workload.js';
-import { EmbeddedEtcd } from '../../../../bridge/etcd/embedded-etcd.js';
 import { headRevision } from '../../../../bridge/etcd/head.js';
 import type { Mutation } from '../../../../shared/index.js';
+import { startEtcd, stopEtcd } from '../../../helpers/etcd.js';
 
-let etcd: EmbeddedEtcd;
 let client: Etcd3;
 
 beforeAll(async () => {
-  etcd = await EmbeddedEtcd.start();
-  client = new Etcd3({ hosts: etcd.clientUrl });
+  ({ client } = await startEtcd());
 });
 
-afterAll(async () => {
-  client?.close();
-  await etcd?.stop();
-});
+afterAll(() => stopEtcd());
 
 function put(mutations: readonly Mutation[] | undefined): { key: string; value: string } {
   const found = mutations?.find((m) => m.op === 'put');
