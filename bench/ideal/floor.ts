@@ -27,6 +27,7 @@ export class FloorClient {
   /** Per output key, the write in flight (the next one waits for it). */
   private readonly writing = new Map<string, Promise<void>>();
   private failure: Error | undefined;
+  /** Writes completed: plain puts, or transactions when fused (one an event). */
   writes = 0;
 
   private constructor(private readonly client: Etcd3) {}
