@@ -100,9 +100,9 @@ export class FloorClient {
 
 /** Both stages' puts for one heat stack revision: job_state, then the state that follows from it. */
 function fusedOutputs(outputs: IdealOutputs, event: SourceEvent): readonly Mutation[] | undefined {
-  const first = outputs.takeHeatStack(event.key);
-  const jobState = first?.find((m) => m.op === 'put');
-  if (!first || !jobState) return undefined;
-  const second = outputs.takeJobState(jobState.key, event.revision);
-  return second ? [...first, ...second] : undefined;
+  const heatStacks = outputs.takeHeatStack(event.key);
+  const jobState = heatStacks?.find((m) => m.op === 'put');
+  if (!heatStacks || !jobState) return undefined;
+  const jobStateOutputs = outputs.takeJobState(jobState.key, event.revision);
+  return jobStateOutputs ? [...heatStacks, ...jobStateOutputs] : undefined;
 }

@@ -12,6 +12,7 @@ import { makeWorkload, writeConfigs, writeInputs } from '../../../../bench/workl
 import { headRevision } from '../../../../bridge/etcd/head.js';
 import type { Mutation } from '../../../../shared/index.js';
 import { startEtcd, stopEtcd } from '../../../helpers/etcd.js';
+import { waitFor } from '../../../helpers/wait.js';
 
 let client: Etcd3;
 
@@ -42,11 +43,14 @@ describe.each([
       await writeInputs(client, workload, 0, spec.events, { parallel: 8 });
       // Two outputs an event: the plain floor counts each put, the fused one each transaction.
       const expectedWrites = fused ? spec.events : 2 * spec.events;
-      for (let i = 0; i < 600 && floor.writes < expectedWrites; i++) {
-        floor.check();
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
-      floor.check();
+      await waitFor(
+        `${expectedWrites} writes`,
+        () => {
+          floor.check();
+          return floor.writes >= expectedWrites;
+        },
+        30_000,
+      );
       expect(floor.writes).toBe(expectedWrites);
 
       const expected = new IdealOutputs();
