@@ -89,6 +89,10 @@ interface CloneableMetadata {
  * resets the host, so this is also safe for a stream etcd3 opened.
  */
 export function closeStream(stream: BidiStream<unknown, unknown>): void {
+  // grpc-js reports the cancel below as an 'error' (CANCELLED) on the stream. A stream closed before
+  // its owner listened (a watch stopped while it was still opening) would throw it as uncaught and
+  // end the process; after a close nobody wants it.
+  stream.on('error', () => {});
   try {
     stream.end();
   } catch {
