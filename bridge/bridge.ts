@@ -193,6 +193,14 @@ export class Bridge implements StatusSource {
     }
     const head = readAt;
     const position = route.startPosition;
+    if (position === 'resync') {
+      // No checkpoint until the resync's records are committed (the worker holds it back until
+      // then): a crash before that finds none, and the next start reads the prefix again, where a
+      // checkpoint at the head would resume after it with the keys never delivered.
+      this.logger.log('info', 'route starts', { route: route.name, position });
+      await worker.resync('start position resync');
+      return;
+    }
     const from = firstRevision(position, head);
     // Record where we start at once, so a crash before the first commit cannot skip ahead to a later "latest".
     const result = await this.client.kv.txn({
@@ -205,7 +213,6 @@ export class Bridge implements StatusSource {
     this.committer.setCheckpoint(route.name, from - 1n);
     this.logger.log('info', 'route starts', { route: route.name, position, fromRevision: from.toString() });
     worker.start(from);
-    if (position === 'resync') await worker.resync('start position resync');
   }
 
   get group(): string {

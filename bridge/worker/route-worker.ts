@@ -433,6 +433,10 @@ export class RouteWorker {
 
   /** Bounded memory for a resync: resolves once the queue has room (or the route stopped). */
   private async roomForMore(): Promise<void> {
+    // The pages read so far go out now. Waiting for progress alone would wait forever when nothing
+    // was in flight as the resync began (a new route at `resync`, a restart after a compaction) and
+    // the prefix holds more keys than the queue takes.
+    this.schedulePump();
     while (this.queue.size >= this.deps.maxInFlight && this.current !== WorkerState.Stopped) {
       await new Promise<void>((resolve) => this.progressWaiters.push(resolve));
     }

@@ -6,6 +6,7 @@
  *                      │                  │
  *                      └──resync──▶ resyncing ◀──resync──┘
  *                                      └──resynced──▶ watching
+ *   idle ──resync──▶ resyncing        (a new route whose start position is `resync`)
  *   any ──stop──▶ stopped
  *
  * The watch runs only in `watching`: back-pressure and a resync stop it, and it resumes from its
@@ -27,7 +28,12 @@ export enum WorkerState {
 export type WorkerEvent = 'start' | 'full' | 'drained' | 'resync' | 'resynced' | 'stop';
 
 const TRANSITIONS: Readonly<Record<WorkerState, Partial<Record<WorkerEvent, WorkerState>>>> = {
-  [WorkerState.Idle]: { start: WorkerState.Watching, stop: WorkerState.Stopped },
+  [WorkerState.Idle]: {
+    start: WorkerState.Watching,
+    // A new route whose start position is `resync`: it reads the prefix before it watches.
+    resync: WorkerState.Resyncing,
+    stop: WorkerState.Stopped,
+  },
   [WorkerState.Watching]: {
     full: WorkerState.Paused,
     resync: WorkerState.Resyncing,

@@ -20,6 +20,11 @@ describe('worker states', () => {
     expect(walk(WorkerState.Idle, 'start', 'full', 'resync', 'resynced')).toBe(WorkerState.Watching);
   });
 
+  it('resyncs before it ever watches: a new route whose start position is resync', () => {
+    expect(walk(WorkerState.Idle, 'resync')).toBe(WorkerState.Resyncing);
+    expect(walk(WorkerState.Idle, 'resync', 'resynced')).toBe(WorkerState.Watching);
+  });
+
   it('ignores a second resync, and back-pressure or draining during a resync', () => {
     for (const event of ['resync', 'full', 'drained', 'start'] as const) {
       expect(nextState(WorkerState.Resyncing, event)).toBeUndefined();
