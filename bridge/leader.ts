@@ -130,10 +130,15 @@ export class Leadership {
       });
       watch.start(BigInt(createRevision) + 1n);
 
+      const ourKeyGone = () => electionEvents.some((e) => e.type === 'delete' && e.key === campaignKey);
       for (;;) {
-        const ourKeyGone = electionEvents.some((e) => e.type === 'delete' && e.key === campaignKey);
+        if (ourKeyGone()) throw new CampaignInterruptedError(`campaign key ${campaignKey} was deleted`);
         electionEvents.length = 0;
-        if (ourKeyGone) throw new CampaignInterruptedError(`campaign key ${campaignKey} was deleted`);
+        // Armed before the read: a change that comes while its answer is on the way (the key ahead
+        // deleted after etcd read it) wakes the wait below, rather than being missed by it.
+        const wake = new Promise<void>((resolve) => {
+          changed = resolve;
+        });
         const ahead = await Promise.race([
           client.kv.range({
             key: buf(electionPrefix),
@@ -146,10 +151,11 @@ export class Leadership {
           campaign,
         ]);
         const blocker = ahead.kvs[0];
-        if (blocker === undefined) break;
-        const wake = new Promise<void>((resolve) => {
-          changed = resolve;
-        });
+        if (blocker === undefined) {
+          // Nobody ahead; but our own key may have gone while the read was on its way.
+          if (ourKeyGone()) throw new CampaignInterruptedError(`campaign key ${campaignKey} was deleted`);
+          break;
+        }
         // Until the key ahead of ours goes (its lease expires, its bridge resigns), or anything changes.
         log('info', 'waiting for the leader to go', {
           leader: blocker.value.toString('utf8'),

@@ -2,7 +2,8 @@
  * Leadership against a real 3-member cluster: it survives its keep-alive member being cut off
  * from its peers (the keep-alive moves to another member within the lease TTL), and when it does
  * end, the error says what happened: the lease expired, the key was deleted while the lease lived,
- * and who leads now. A second candidate waits and is elected when the first resigns.
+ * and who leads now. A second candidate waits and is elected when the first resigns, also when its
+ * read of the election answers only after the resignation.
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -93,6 +94,35 @@ describe('leadership on a 3-member cluster', () => {
     const leader = await second;
     expect(elected).toBe(true);
     await leader.resign();
+  }, 30_000);
+
+  it('a candidate whose read of the election answers late still sees the leader resign meanwhile', async () => {
+    // The leader resigns after etcd has read the election for the candidate but before the answer
+    // (which still shows the leader) is back: the delete's watch event comes first, and must not
+    // be lost to the wait that follows the answer, or nobody leads until some other change.
+    const group = root();
+    const first = await Leadership.acquire(client, group, 'bridge-g', TTL);
+    const slow = createEtcdClient({ endpoints: cluster.endpoints, callTimeoutMs: 5_000 });
+    try {
+      const range = slow.kv.range.bind(slow.kv);
+      let lateAnswers = 0;
+      slow.kv.range = async (request, options) => {
+        const answer = await range(request, options);
+        lateAnswers++;
+        await sleep(600);
+        return answer;
+      };
+      const second = Leadership.acquire(slow, group, 'bridge-h', TTL);
+      await waitFor(() => lateAnswers > 0); // read done, its answer held back
+      await first.resign();
+      const resignedAt = Date.now();
+      const leader = await second;
+      // Elected once the late answer is back and read again: well before the 10 s test timeout.
+      expect(Date.now() - resignedAt).toBeLessThan(5_000);
+      await leader.resign();
+    } finally {
+      slow.close();
+    }
   }, 30_000);
 });
 
