@@ -3,7 +3,6 @@
  * bridge batches, retries and fails. Strict: an unknown field is an error that names it.
  */
 import { z } from 'zod';
-import { RevisionSchema } from './contract.js';
 import { compileKeyPattern, KeyPatternError } from './key-pattern.js';
 import { KEY_PATTERNS } from './keys.js';
 
@@ -23,7 +22,12 @@ export const RetryPolicySchema = z.strictObject({
 });
 export type RetryPolicy = z.infer<typeof RetryPolicySchema>;
 
-export const StartPositionSchema = z.union([z.enum(['latest', 'earliest', 'resync']), RevisionSchema]);
+/** etcd's first revision is 1 (a watch from 0 means "from now", and a checkpoint cannot be -1). */
+const FirstRevisionSchema = z
+  .string()
+  .regex(/^[1-9][0-9]{0,18}$/, 'expected a revision of 1 or more as a decimal string ("earliest" is 1)');
+
+export const StartPositionSchema = z.union([z.enum(['latest', 'earliest', 'resync']), FirstRevisionSchema]);
 export type StartPosition = z.infer<typeof StartPositionSchema>;
 
 export const RouteSchema = z

@@ -41,9 +41,9 @@ export async function configFromFlags(values: ConfigFlagValues): Promise<BridgeC
   if (values['start-position'] !== undefined) {
     const position = values['start-position'];
     // Checked here, once, in the flag's words: the schema would name routes.N.startPosition, once a route.
-    if (!/^(latest|earliest|resync|[0-9]+)$/.test(position))
+    if (!/^(latest|earliest|resync|[1-9][0-9]{0,18})$/.test(position))
       throw new CliUsageError(
-        `--start-position must be latest, earliest, resync or a revision (a decimal number), got ${position}`,
+        `--start-position must be latest, earliest, resync or a revision (a decimal number of 1 or more), got ${position}`,
       );
     raw.routes = (raw.routes as Array<Record<string, unknown>>).map((route) => ({
       ...route,

@@ -60,6 +60,10 @@ describe('etcd-bridge CLI', () => {
     expect(stderr).toContain('--start-position must be latest, earliest, resync or a revision');
     expect(stderr).toContain('yesterday');
     expect(stderr).not.toContain('routes.0');
+    // etcd's first revision is 1: a checkpoint before 0 could not be read back.
+    const zero = await runCli(['start', '--start-position', '0', '--skip-preflight']);
+    expect(zero.code).toBe(2);
+    expect(zero.stderr).toContain('--start-position must be');
   });
 
   it('invoke: stdout is exactly the function response; exit 0', async () => {

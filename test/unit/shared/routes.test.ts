@@ -36,6 +36,13 @@ describe('route configuration', () => {
     ).toBe('12345678901234567');
     expect(RouteSchema.safeParse({ ...DEFAULT_ROUTES[0], startPosition: 'soon' }).success).toBe(false);
   });
+
+  it('rejects revision 0 as start position, naming the field (etcd counts from 1)', () => {
+    const result = RouteSchema.safeParse({ ...DEFAULT_ROUTES[0], startPosition: '0' });
+    expect(result.success).toBe(false);
+    expect(result.error?.issues.map((issue) => issue.path.join('.'))).toContain('startPosition');
+    expect(RouteSchema.parse({ ...DEFAULT_ROUTES[0], startPosition: '1' }).startPosition).toBe('1');
+  });
 });
 
 describe('the batch contract', () => {
