@@ -3,7 +3,7 @@ import { InvokeError } from '../errors.js';
 
 /**
  * Validate a function's response against the contract and the batch it answers: every record must
- * be in `results` or in `batchItemFailures`. A response that breaks the contract is the function's
+ * be in `results` or in `batchItemFailures`, and in only one of them, once. A response that breaks the contract is the function's
  * fault as a whole: the batch is retried.
  */
 export function checkResponse(functionName: string, request: StageRequest, payload: unknown): StageResponse {
@@ -15,9 +15,23 @@ export function checkResponse(functionName: string, request: StageRequest, paylo
       'InvalidResponse',
     );
   }
+  // One answer a record: two (twice in `results`, or in both lists) would commit it twice, or
+  // commit it and retry it at once.
   const answered = new Set<string>();
-  for (const r of parsed.data.results) answered.add(r.id);
-  for (const f of parsed.data.batchItemFailures) answered.add(f.itemIdentifier);
+  const twice = new Set<string>();
+  for (const id of [
+    ...parsed.data.results.map((r) => r.id),
+    ...parsed.data.batchItemFailures.map((f) => f.itemIdentifier),
+  ]) {
+    if (answered.has(id)) twice.add(id);
+    answered.add(id);
+  }
+  if (twice.size > 0) {
+    throw new InvokeError(
+      `${functionName}: response answers record(s) ${[...twice].join(', ')} more than once`,
+      'InvalidResponse',
+    );
+  }
   const missing = request.records.filter((r) => !answered.has(r.id));
   if (missing.length > 0) {
     throw new InvokeError(

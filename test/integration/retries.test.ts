@@ -126,6 +126,31 @@ describe('retries on a real etcd', () => {
     expect(await fixture.client.get('/retry/throws/out/k1').string()).toBeNull();
   });
 
+  it('a response that answers a record twice is invalid: retried, dead-lettered, never committed', async () => {
+    // Twice in `results` used to commit the record twice (the second copy's marker compare used the
+    // first one's revision) and then end the process on an unhandled rejection.
+    const group = 'answers-twice';
+    const twice: LambdaHandler = async (event) => {
+      const response = await echo(event);
+      return { ...response, results: response.results.flatMap((r) => [r, r]) };
+    };
+    bridge = await startBridge(
+      fixture,
+      {
+        group,
+        routes: [echoRoute('twice', 'answers-twice', { maxAttempts: 2, initialDelayMs: 10, maxDelayMs: 50 })],
+      },
+      { invoker: new InProcessInvoker(5_000, { 'answers-twice': twice }) },
+    );
+
+    await fixture.client.put('/retry/twice/in/k1').value('v1');
+
+    const [record] = await deadLetters(group);
+    expect(record).toMatchObject({ route: 'twice', key: '/retry/twice/in/k1', attempts: 2 });
+    expect(record?.errorMessage).toContain('answers record(s) 0 more than once');
+    expect(await fixture.client.get('/retry/twice/out/k1').string()).toBeNull();
+  });
+
   it('commits a record whose function recovers within its attempts, and dead-letters nothing', async () => {
     const group = 'recovers';
     const fn = flaky(2, boom);
