@@ -56,7 +56,15 @@ export function toPlain(value: PyValue): PlainJson {
   if (value instanceof PyNumber) return value.toNumber();
   if (Array.isArray(value)) return value.map(toPlain);
   const out: { [key: string]: PlainJson } = {};
-  for (const [key, item] of value.entries) out[key] = toPlain(item);
+  // Defined, not assigned: assigning a "__proto__" key would set the object's prototype, and zod
+  // would see inherited fields that the record (a Python dict) does not have.
+  for (const [key, item] of value.entries)
+    Object.defineProperty(out, key, {
+      value: toPlain(item),
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
   return out;
 }
 
