@@ -9,14 +9,14 @@ import { RecordValidationError, TransformError } from './errors.js';
 import { parseJson } from './json/parse.js';
 import { PyObject, type PyValue, pyTypeName, toPlain } from './json/value.js';
 
-/** Record (1), written by the Heat side. Only the fields the stages use are required. */
+/**
+ * Record (1), written by the Heat side. Only the fields the stages read are checked: a record is
+ * never refused for a field no stage reads (`stack_id: null` from a stack that failed to create).
+ */
 export const HeatStackRecordSchema = z.looseObject({
-  stack_id: z.string().optional(),
-  tenant_id: z.string().optional(),
   stack_status: z.string(),
   output: z.array(z.unknown()),
   status_reason: z.unknown().optional(),
-  id: z.string().optional(),
 });
 export type HeatStackRecord = z.infer<typeof HeatStackRecordSchema>;
 
@@ -27,19 +27,21 @@ export const JobStateRecordSchema = z.looseObject({
 });
 export type JobStateRecord = z.infer<typeof JobStateRecordSchema>;
 
-/** Record (3), as stage job-state writes it and reads the previous one back. */
-export const StateRecordSchema = z.looseObject({
-  state: z
-    .looseObject({
-      worker_state: z.string().optional(),
-      heat_outputs: z.string().optional(),
-      orchestration_state: z.string().optional(),
-    })
-    .optional(),
-  version: z.number().optional(),
-  error: z.unknown().optional(),
+/*
+ * Record (3), the previous one, as stage job-state reads it back: each rule checks only the field it
+ * reads, and only when it reads it. A state record this stage did not write (or an older form of
+ * it) then stops no job that needs nothing from it; it is replaced by the next state written.
+ */
+
+/** The previous worker_state, which the rollback rule reads. */
+export const PreviousWorkerStateSchema = z.looseObject({
+  state: z.looseObject({ worker_state: z.string().optional() }).optional(),
 });
-export type StateRecord = z.infer<typeof StateRecordSchema>;
+
+/** The previous version, which the version rule reads when the config record has none. */
+export const PreviousVersionSchema = z.looseObject({
+  version: z.number().optional(),
+});
 
 /** The part of a resource's config record `/config/<api>/<collection>/<id>` the pipeline reads. */
 export const ConfigVersionSchema = z.looseObject({

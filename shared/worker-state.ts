@@ -38,6 +38,11 @@ export function isKnownStackStatus(stackStatus: string): boolean {
  * unknown). A rollback is a MODIFY when the previous worker_state began with `CREATE_` or
  * `MODIFY_`, else a CREATE (the table's rule, kept exactly as the legacy worker applies it).
  */
+/** Whether the rule for `stackStatus` reads the previous state record's worker_state (the rollbacks). */
+export function readsPreviousWorkerState(stackStatus: string): boolean {
+  return Object.hasOwn(ROLLBACK, stackStatus);
+}
+
 export function workerStateFor(
   stackStatus: string,
   previousWorkerState?: string,

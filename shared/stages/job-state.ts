@@ -13,11 +13,12 @@ import { parseResourceKey, type ResourceRef, resourceKey } from '../keys.js';
 import {
   ConfigVersionSchema,
   JobStateRecordSchema,
+  PreviousVersionSchema,
+  PreviousWorkerStateSchema,
   parseRecordObject,
-  StateRecordSchema,
   validateRecord,
 } from '../records.js';
-import { workerStateFor } from '../worker-state.js';
+import { readsPreviousWorkerState, workerStateFor } from '../worker-state.js';
 import type { Stage } from './stage.js';
 
 const DEFAULT_VERSION = new PyNumber('1', false);
@@ -31,9 +32,19 @@ export function jobStateTransform(record: StageRecord): Mutation[] {
   if (!jobState.has('heat_outputs')) return [];
   const { orchestration_state: stackStatus } = validateRecord(record.key, JobStateRecordSchema, jobState);
 
-  const previous = readRecord(record, resourceKey('state', ref));
-  const previousState = previous && validateRecord(previous.key, StateRecordSchema, previous.value);
-  const outcome = workerStateFor(stackStatus, previousState?.state?.worker_state);
+  // The previous state record is parsed only if a rule reads it, and each rule checks only its field.
+  let previousRead: { key: string; value: PyObject } | undefined | null = null;
+  const previous = () => {
+    if (previousRead === null) previousRead = readRecord(record, resourceKey('state', ref));
+    return previousRead;
+  };
+  let previousWorkerState: string | undefined;
+  if (readsPreviousWorkerState(stackStatus)) {
+    const read = previous();
+    previousWorkerState =
+      read && validateRecord(read.key, PreviousWorkerStateSchema, read.value).state?.worker_state;
+  }
+  const outcome = workerStateFor(stackStatus, previousWorkerState);
   if (!outcome) throw new RejectedStatusError(record.key, stackStatus);
 
   const state = new PyObject([
@@ -45,7 +56,7 @@ export function jobStateTransform(record: StageRecord): Mutation[] {
         ['orchestration_state', jobState.get('orchestration_state')!],
       ]),
     ],
-    ['version', versionFor(record, ref, previous?.value)],
+    ['version', versionFor(record, ref, previous)],
     ['error', outcome.failed ? statusReason(record, ref) : ''],
   ]);
   return [
@@ -54,16 +65,22 @@ export function jobStateTransform(record: StageRecord): Mutation[] {
   ];
 }
 
-/** The config record's version; else the previous (already validated) state record's; else 1. */
-function versionFor(record: StageRecord, ref: ResourceRef, previousState: PyObject | undefined): PyValue {
+/** The config record's version; else the previous state record's; else 1. */
+function versionFor(
+  record: StageRecord,
+  ref: ResourceRef,
+  previous: () => { key: string; value: PyObject } | undefined,
+): PyValue {
   const config = readRecord(record, resourceKey('config', ref));
   if (config) {
     validateRecord(config.key, ConfigVersionSchema, config.value);
     const version = config.value.get('version');
     if (version !== undefined) return version;
   }
+  const previousState = previous();
   if (previousState) {
-    const version = previousState.get('version');
+    validateRecord(previousState.key, PreviousVersionSchema, previousState.value);
+    const version = previousState.value.get('version');
     if (version !== undefined) return version;
   }
   return DEFAULT_VERSION;

@@ -59,6 +59,17 @@ describe('stage heat-stacks', () => {
     },
   );
 
+  it('never refuses a record for a field it does not read (stack_id null, tenant_id a number, id null)', () => {
+    const text =
+      '{"stack_id": null, "tenant_id": 5, "id": null, "stack_status": "CREATE_FAILED", "output": []}';
+    expect(run(text)).toHaveLength(1);
+  });
+
+  it('a "__proto__" key is a key like any other, not where the fields it holds come from', () => {
+    const text = '{"__proto__": {"stack_status": "CREATE_COMPLETE", "output": []}}';
+    expect(() => run(text)).toThrow(/stack_status: /);
+  });
+
   it('a value that is not UTF-8 is rejected with the key', () => {
     expect(() => decodeUtf8(new Uint8Array([0x7b, 0xff, 0x7d]), HEAT_KEY)).toThrow(
       `${HEAT_KEY}: value: is not valid UTF-8`,

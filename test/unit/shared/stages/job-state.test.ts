@@ -89,6 +89,39 @@ describe('worker_state table', () => {
     );
   });
 
+  it('reads the previous state record only for the rules that need it, and only their fields', () => {
+    // Version from the config and a status without the rollback rule: the previous state is not
+    // needed, so a malformed one (which would block every later job of the resource) is not read.
+    for (const previous of ['{"state": {}, "version": null}', '{"state": {"heat_outputs": []}}', 'garbage']) {
+      const { record } = stateFor('UPDATE_COMPLETE', {
+        [CONFIG_KEY]: '{"version": 3}',
+        [STATE_KEY]: previous,
+      });
+      expect(record).toMatchObject({ state: { worker_state: 'MODIFY_COMPLETED' }, version: 3 });
+    }
+    // The rollback rule reads worker_state only: a version of any type does not matter to it.
+    expect(
+      stateFor('ROLLBACK_IN_PROGRESS', {
+        [CONFIG_KEY]: '{"version": 3}',
+        [STATE_KEY]: '{"state": {"worker_state": "MODIFY_COMPLETED"}, "version": "x"}',
+      }).record.state.worker_state,
+    ).toBe('MODIFY_IN_PROGRESS');
+    // A field a rule does read must be well formed: the error names the state key and the field.
+    expect(() => stateFor('ROLLBACK_IN_PROGRESS', { [STATE_KEY]: '{"state": {"worker_state": 7}}' })).toThrow(
+      new RegExp(`^${STATE_KEY.replaceAll('.', '\\.')}: state\\.worker_state: `),
+    );
+    expect(() => stateFor('UPDATE_COMPLETE', { [STATE_KEY]: '{"version": null}' })).toThrow(
+      new RegExp(`^${STATE_KEY.replaceAll('.', '\\.')}: version: `),
+    );
+  });
+
+  it('a "__proto__" key in the previous state is a key like any other', () => {
+    const previous = '{"__proto__": {"state": {"worker_state": "MODIFY_COMPLETED"}}, "version": 2}';
+    expect(stateFor('ROLLBACK_IN_PROGRESS', { [STATE_KEY]: previous }).record.state.worker_state).toBe(
+      'CREATE_IN_PROGRESS',
+    );
+  });
+
   it('a failed stack whose heat stack record is gone has an empty error', () => {
     expect(stateFor('CREATE_FAILED').record.error).toBe('');
   });
