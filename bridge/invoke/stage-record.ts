@@ -59,10 +59,25 @@ export function buildStageRecord(change: SourceChange, snapshot: Pick<Snapshot, 
       };
     }
   }
+  // The records read are decoded as the record itself is (a leading BOM dropped, invalid UTF-8
+  // refused), never patched with U+FFFD: a state record must not carry bytes its sources lacked.
   const reads: Record<string, string | null> = {};
   for (const key of change.readKeys) {
     const entry = snapshot.entries.get(key);
-    reads[key] = entry ? entry.value.toString('utf8') : null;
+    if (!entry) {
+      reads[key] = null;
+      continue;
+    }
+    try {
+      reads[key] = decoder.decode(entry.value);
+    } catch {
+      return {
+        ok: false,
+        failure: failureOf(
+          new RecordValidationError(key, 'value', `is not valid UTF-8 (read for ${change.key})`),
+        ),
+      };
+    }
   }
   return {
     ok: true,

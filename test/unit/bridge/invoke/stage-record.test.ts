@@ -71,4 +71,53 @@ describe('buildStageRecord', () => {
       },
     });
   });
+
+  it('refuses a read that is not UTF-8 as a bad record, naming the read key (no U+FFFD in the output)', () => {
+    const reads = {
+      entries: new Map([
+        [
+          '/esi-worker/heat_stacks/v2.0/ports/p1',
+          { value: Buffer.from([0x7b, 0x22, 0xe9, 0x22, 0x7d]), modRevision: '2' },
+        ],
+      ]),
+    };
+    const built = buildStageRecord(
+      {
+        id: '0',
+        type: 'put',
+        key: '/k',
+        value: Buffer.from('{}'),
+        modRevision: '1',
+        readKeys: ['/esi-worker/heat_stacks/v2.0/ports/p1'],
+      },
+      reads,
+    );
+    expect(built).toMatchObject({
+      ok: false,
+      failure: {
+        verdict: 'terminal',
+        errorType: 'RecordValidationError',
+        message: '/esi-worker/heat_stacks/v2.0/ports/p1: value: is not valid UTF-8 (read for /k)',
+      },
+    });
+  });
+
+  it('decodes a read as it decodes the value: a leading UTF-8 BOM is dropped from both', () => {
+    const bom = (text: string) => Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(text)]);
+    const built = buildStageRecord(
+      {
+        id: '0',
+        type: 'put',
+        key: '/k',
+        value: bom('{}'),
+        modRevision: '1',
+        readKeys: ['/config/v2.0/ports/p1'],
+      },
+      { entries: new Map([['/config/v2.0/ports/p1', { value: bom('{"version": 3}'), modRevision: '2' }]]) },
+    );
+    expect(built).toMatchObject({
+      ok: true,
+      record: { value: '{}', reads: { '/config/v2.0/ports/p1': '{"version": 3}' } },
+    });
+  });
 });
