@@ -29,6 +29,16 @@ export type { EtcdConnectionConfig } from './tls-material.js';
 export const GRPC_KEEPALIVE = { 'grpc.keepalive_time_ms': 10_000, 'grpc.keepalive_timeout_ms': 5_000 };
 
 /**
+ * The largest answer the bridge takes from etcd. gRPC's default, 4 MiB, is far under what etcd
+ * sends: a resync page (500 keys) or a snapshot read (128 keys) of records over ~8 or ~32 KB each
+ * went over it, and "Received message larger than max" (which is also how etcd refuses a request
+ * over its size limit) made a resync retry its page forever and a read dead-letter good records.
+ * etcd holds each value under its --max-request-bytes (1.5 MiB by default), so the pages stay far
+ * under this.
+ */
+export const MAX_RECEIVE_BYTES = 256 * 1024 * 1024;
+
+/**
  * gRPC metadata `hasleader: true` on every call (etcd's `rpctypes.MetadataRequireLeaderKey`, what the
  * Go client's `WithRequireLeader` sets). A member that has lost its raft leader then refuses the call
  * at once with "etcdserver: no leader" (UNAVAILABLE, so etcd3's pool retries on another endpoint)
@@ -72,6 +82,7 @@ export function etcdClientOptions(config: EtcdConnectionConfig): IOptions {
     // own codec (lean-codec.ts), with the bytes and objects etcd3's codec gives.
     grpcOptions: {
       ...GRPC_KEEPALIVE,
+      'grpc.max_receive_message_length': MAX_RECEIVE_BYTES,
       interceptors: [requireLeader],
       callInvocationTransformer: leanCodec,
     },

@@ -1,6 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Bridge } from '../../bridge/bridge.js';
+import { createEtcdClient } from '../../bridge/etcd/client.js';
+import { op } from '../../bridge/etcd/ops.js';
 import { keyspaceFor } from '../../bridge/keyspace.js';
+import { readPrefix } from '../../bridge/source/resync.js';
+import { readSnapshot } from '../../bridge/source/snapshot.js';
 import { startBridge } from '../helpers/bridge.js';
 import { type EtcdFixture, startEtcd, stopEtcd } from '../helpers/etcd.js';
 import { waitFor } from '../helpers/wait.js';
@@ -59,3 +63,60 @@ describe('outputs etcd refuses as too large', () => {
     expect([1, 2]).toContain(commits[0]?.count);
   });
 });
+
+describe('answers larger than gRPC takes by default (4 MiB)', () => {
+  let fixture: EtcdFixture;
+
+  beforeAll(async () => {
+    fixture = await startEtcd();
+  });
+
+  afterAll(async () => {
+    await stopEtcd(fixture);
+  });
+
+  it('a resync page and a snapshot read of large records are read, not refused as too large', async () => {
+    // 500-key pages of 9 KB records and 128-key reads of 40 KB records: each answer over 4 MiB.
+    const prefix = '/esi-worker/heat_stacks/v2.0/big/';
+    const configs = Array.from({ length: 128 }, (_, i) => `/config/v2.0/big/${i}`);
+    await writeValues(
+      fixture,
+      Array.from({ length: 600 }, (_, i) => `${prefix}${i}`),
+      'h'.repeat(9 * 1024),
+    );
+    await writeValues(fixture, configs, 'c'.repeat(40 * 1024));
+    const client = createEtcdClient({ endpoints: [fixture.etcd.clientUrl], callTimeoutMs: 10_000 });
+    try {
+      const retries: string[] = [];
+      let delivered = 0;
+      const stop = new AbortController();
+      const at = await readPrefix({
+        client,
+        prefix,
+        signal: stop.signal,
+        waitForRoom: async () => {},
+        deliver: () => delivered++,
+        onRetry: (error) => {
+          retries.push(String(error));
+          stop.abort(); // it would retry the same page forever
+        },
+      });
+      expect(retries).toEqual([]);
+      expect(at).toBeDefined();
+      expect(delivered).toBe(600);
+      const snapshot = await readSnapshot(client, configs);
+      expect([...snapshot.entries.values()].filter((entry) => entry !== null)).toHaveLength(128);
+    } finally {
+      client.close();
+    }
+  });
+});
+
+async function writeValues(fixture: EtcdFixture, keys: readonly string[], value: string): Promise<void> {
+  for (let i = 0; i < keys.length; i += 20)
+    await fixture.client.kv.txn({
+      compare: [],
+      success: keys.slice(i, i + 20).map((key) => op.put(key, value)),
+      failure: [],
+    });
+}
