@@ -256,8 +256,7 @@ export class Committer {
         // etcd refuses this transaction as such (a value over its request size limit): retrying
         // it would block every key behind it. Commit the records one by one; the one etcd
         // refuses alone is rejected, for its route to dead-letter.
-        await this.isolate(batch, error);
-        return true;
+        return this.isolate(batch, error);
       case 'retry':
         // etcd unavailable, out of space, too many requests, or the answer lost: the batch goes
         // back, in order, and is tried again after the backoff. If it did commit, the markers now
@@ -270,34 +269,38 @@ export class Committer {
     }
   }
 
-  private async isolate(batch: Pending[], batchError: unknown): Promise<void> {
+  /** One record at a time, after a transaction etcd refused as such. False when the committer must stop. */
+  private async isolate(batch: Pending[], batchError: unknown): Promise<boolean> {
     if (batch.length === 1) {
       batch[0]!.reject(
         new CommitRejectedError(`etcd refused the commit: ${errorMessage(batchError)}`, {
           cause: batchError,
         }),
       );
-      return;
+      return true;
     }
     for (let i = 0; i < batch.length; i++) {
       const single = batch[i]!;
       try {
         await this.commit([single]);
+        this.backoff.reset();
+        this.pressure.accepted();
       } catch (error) {
         const classification = classify(error);
-        this.failures.count(classification);
         if (classification.verdict === 'terminal') {
+          this.failures.count(classification);
           single.reject(
             new CommitRejectedError(`etcd refused the commit: ${errorMessage(error)}`, { cause: error }),
           );
           continue;
         }
-        // Anything else (leadership, etcd unavailable or full): the rest goes back to the main
-        // loop, which meets the same error and handles it.
-        this.queue = [...batch.slice(i), ...this.queue];
-        return;
+        // Anything else (leadership, etcd unavailable or full) is handled here, as the main loop
+        // handles it: with the backoff, the pressure episode, or a stop. Handing the rest back
+        // unhandled would only rebuild the refused transaction, at once and forever.
+        return this.failed(batch.slice(i), error);
       }
     }
+    return true;
   }
 
   /** As many queued requests as fit one transaction, in order, with no key written twice. */

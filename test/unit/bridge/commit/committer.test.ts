@@ -1,5 +1,5 @@
 import type { Etcd3, IRequestOp } from 'etcd3';
-import { GRPCInvalidArgumentError, GRPCResourceExhastedError } from 'etcd3';
+import { EtcdPermissionDeniedError, GRPCInvalidArgumentError, GRPCResourceExhastedError } from 'etcd3';
 import { describe, expect, it } from 'vitest';
 import { type CommitRequest, Committer } from '../../../../bridge/commit/committer.js';
 import { CommitRejectedError, LeadershipLostError } from '../../../../bridge/errors.js';
@@ -148,6 +148,35 @@ describe('Committer on a terminal or fatal failure', () => {
     const rejected = outcomes[1] as PromiseRejectedResult;
     expect(rejected.reason).toBeInstanceOf(CommitRejectedError);
     expect(rejected.reason.cause).toBeInstanceOf(GRPCInvalidArgumentError);
+  });
+
+  it('backs off when a record committed alone meets pressure, and stops on a fatal error there', async () => {
+    // The batch is refused as too large; each record alone then meets NOSPACE (a few times), or
+    // permission denied. Before, the rest went back unhandled: the refused batch was rebuilt at
+    // once, thousands of times a second, and a fatal error never stopped the committer.
+    let pressured = 0;
+    const tooLarge = (puts: string[]) => puts.filter((key) => key.startsWith('/applied')).length > 1;
+    const { client, txns } = fakeEtcd((puts) => {
+      if (tooLarge(puts)) throw new GRPCInvalidArgumentError('etcdserver: request is too large');
+      if (pressured++ < 3) throw NO_SPACE();
+      return true;
+    });
+    const logs: string[] = [];
+    const c = committer(client, logs);
+    const outcomes = await Promise.allSettled([c.submit(request('/a')), c.submit(request('/b'))]);
+    expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'fulfilled']);
+    // Three refusals, each followed by a backoff: a handful of transactions, not thousands.
+    expect(txns.length).toBeLessThan(12);
+    expect(logs).toEqual(['commits paused: etcd refuses writes', 'commits resumed: etcd takes writes again']);
+
+    const denied = fakeEtcd((puts) => {
+      if (tooLarge(puts)) throw new GRPCInvalidArgumentError('etcdserver: request is too large');
+      throw new EtcdPermissionDeniedError('etcdserver: permission denied');
+    });
+    const stopped = committer(denied.client);
+    const refused = await Promise.allSettled([stopped.submit(request('/a')), stopped.submit(request('/b'))]);
+    expect(refused.map((o) => o.status)).toEqual(['rejected', 'rejected']);
+    expect(denied.txns.length).toBeLessThan(5);
   });
 
   it('rejects everything queued when leadership is lost', async () => {
