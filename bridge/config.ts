@@ -170,10 +170,10 @@ export function applyEnvironment(
   if (Object.keys(etcd).length > 0) out.etcd = etcd;
   if (env.BRIDGE_GROUP) out.group = env.BRIDGE_GROUP;
 
-  const routes =
-    (out.routes as Array<Record<string, unknown>> | undefined) ?? DEFAULT_ROUTES.map((r) => ({ ...r }));
+  const routes = out.routes ?? DEFAULT_ROUTES.map((r) => ({ ...r }));
   const queueUrls: Record<string, string> = {};
-  for (const route of routes) {
+  // Routes of the wrong shape are left as they are, for the schema to name the field.
+  for (const route of routeObjects(routes)) {
     const envName = String(route.name).toUpperCase().replaceAll('-', '_');
     const fn = env[`${envName}_FUNCTION_NAME`];
     if (fn) route.function = fn;
@@ -183,7 +183,8 @@ export function applyEnvironment(
   out.routes = routes;
   if (Object.keys(queueUrls).length > 0) {
     const deadLetter = { ...((out.deadLetter as Record<string, unknown> | undefined) ?? {}) };
-    deadLetter.sink ??= 'sqs';
+    // The environment comes after the file: a queue URL given there selects SQS whatever the file says.
+    deadLetter.sink = 'sqs';
     deadLetter.queueUrls = {
       ...((deadLetter.queueUrls as Record<string, string> | undefined) ?? {}),
       ...queueUrls,
@@ -192,7 +193,7 @@ export function applyEnvironment(
   }
   if (env.AWS_ENDPOINT_URL_LAMBDA) {
     const invoke = { ...((out.invoke as Record<string, unknown> | undefined) ?? {}) };
-    invoke.endpoint ??= env.AWS_ENDPOINT_URL_LAMBDA;
+    invoke.endpoint = env.AWS_ENDPOINT_URL_LAMBDA;
     out.invoke = invoke;
   }
   if (env.ECS_CONTAINER_METADATA_URI_V4) {
@@ -205,6 +206,14 @@ export function applyEnvironment(
 }
 
 export const ECS_EMF_INTERVAL_MS = 60_000;
+
+/** The entries of a raw `routes` that are objects (none when it is not an array). */
+export function routeObjects(routes: unknown): Array<Record<string, unknown>> {
+  if (!Array.isArray(routes)) return [];
+  return routes.filter(
+    (route): route is Record<string, unknown> => typeof route === 'object' && route !== null,
+  );
+}
 
 /**
  * The log level from LOG_LEVEL (default `info`). Read apart from the configuration because the

@@ -2,7 +2,13 @@
  * The flags every etcd-using command shares (defined in definitions.ts), laid over the config file
  * and the environment.
  */
-import { applyEnvironment, type BridgeConfig, parseBridgeConfig, readConfigFile } from '../config.js';
+import {
+  applyEnvironment,
+  type BridgeConfig,
+  parseBridgeConfig,
+  readConfigFile,
+  routeObjects,
+} from '../config.js';
 import { CliUsageError } from './usage.js';
 
 export interface ConfigFlagValues {
@@ -34,7 +40,8 @@ export async function configFromFlags(values: ConfigFlagValues): Promise<BridgeC
     }
     if (values['lambda-endpoint'] !== undefined) {
       invoke.endpoint = values['lambda-endpoint'];
-      invoke.mode ??= 'lambda';
+      // Flags come after the file: the endpoint means lambda, unless --invoke says otherwise.
+      if (values.invoke === undefined) invoke.mode = 'lambda';
     }
     raw.invoke = invoke;
   }
@@ -45,10 +52,8 @@ export async function configFromFlags(values: ConfigFlagValues): Promise<BridgeC
       throw new CliUsageError(
         `--start-position must be latest, earliest, resync or a revision (a decimal number of 1 or more), got ${position}`,
       );
-    raw.routes = (raw.routes as Array<Record<string, unknown>>).map((route) => ({
-      ...route,
-      startPosition: position,
-    }));
+    // Routes of the wrong shape are left as they are, for the schema to name the field.
+    for (const route of routeObjects(raw.routes)) route.startPosition = position;
   }
   if (values['metrics-port'] !== undefined) {
     const port = Number(values['metrics-port']);

@@ -1,4 +1,8 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { configFromFlags } from '../../../bridge/cli/config-flags.js';
 import { applyEnvironment, parseBridgeConfig, redactConfig } from '../../../bridge/config.js';
 import { ConfigError } from '../../../bridge/errors.js';
 
@@ -63,6 +67,56 @@ describe('bridge configuration', () => {
       queueUrls: { 'heat-stacks': expect.any(String), 'job-state': expect.any(String) },
     });
     expect(JSON.stringify(redactConfig(config))).not.toContain('s3cret');
+  });
+
+  it('the environment comes after the file, and flags after both', async () => {
+    const file = {
+      invoke: { mode: 'inprocess', endpoint: 'http://127.0.0.1:1' },
+      deadLetter: { sink: 'etcd' },
+    };
+    const env = {
+      AWS_ENDPOINT_URL_LAMBDA: 'http://127.0.0.1:2',
+      HEAT_STACKS_DLQ_URL: 'https://sqs.eu-west-1.amazonaws.com/1/heat',
+      JOB_STATE_DLQ_URL: 'https://sqs.eu-west-1.amazonaws.com/1/job',
+    };
+    const config = parseBridgeConfig(applyEnvironment(structuredClone(file), env));
+    expect(config.invoke.endpoint).toBe('http://127.0.0.1:2');
+    expect(config.deadLetter.sink).toBe('sqs');
+
+    // --lambda-endpoint implies --invoke lambda, over a file that says inprocess.
+    const dir = mkdtempSync(join(tmpdir(), 'config-order-'));
+    try {
+      const path = join(dir, 'config.json');
+      writeFileSync(path, JSON.stringify({ invoke: { mode: 'inprocess' } }));
+      const flagged = await configFromFlags({ config: path, 'lambda-endpoint': 'http://127.0.0.1:3' });
+      expect(flagged.invoke).toMatchObject({ mode: 'lambda', endpoint: 'http://127.0.0.1:3' });
+      const explicit = await configFromFlags({
+        config: path,
+        invoke: 'inprocess',
+        'lambda-endpoint': 'http://127.0.0.1:3',
+      });
+      expect(explicit.invoke.mode).toBe('inprocess');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('routes of the wrong shape are named by the schema, not a crash', async () => {
+    for (const routes of [{}, [null], 'heat-stacks']) {
+      expect(() =>
+        parseBridgeConfig(applyEnvironment({ routes }, { HEAT_STACKS_DLQ_URL: 'https://q' })),
+      ).toThrow(/routes/);
+    }
+    const dir = mkdtempSync(join(tmpdir(), 'config-routes-'));
+    try {
+      const path = join(dir, 'config.json');
+      writeFileSync(path, JSON.stringify({ routes: [null] }));
+      await expect(configFromFlags({ config: path, 'start-position': 'earliest' })).rejects.toThrow(
+        /routes\.0/,
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('an SQS sink needs a queue per route', () => {
