@@ -15,7 +15,7 @@ import type { BridgeConfig } from '../config.js';
 import { createDeadLetterQueue, type DeadLetterQueueOptions } from '../dlq/from-config.js';
 import { type DeadLetterRecord, idMatches, recordId } from '../dlq/record.js';
 import { type RedriveOutcome, redrive } from '../dlq/redrive.js';
-import type { DeadLetterEntry, DeadLetterQueue } from '../dlq/sink.js';
+import type { DeadLetterEntry, DeadLetterQueue, OnUnreadable, UnreadableEntry } from '../dlq/sink.js';
 import { ConfigError } from '../errors.js';
 import { createEtcdClient } from '../etcd/client.js';
 import { InProcessInvoker } from '../invoke/in-process.js';
@@ -168,15 +168,26 @@ async function listAll(
   config: BridgeConfig,
   route: string | undefined,
   limit: number,
+  onUnreadable?: OnUnreadable,
 ): Promise<DeadLetterEntry[]> {
   const routes = route === undefined ? config.routes.map((r) => r.name) : [route];
   const entries: DeadLetterEntry[] = [];
   try {
-    for (const name of routes) entries.push(...(await queue.list(name, limit)));
+    for (const name of routes) entries.push(...(await queue.list(name, limit, undefined, onUnreadable)));
   } finally {
     await queue.release(entries);
   }
   return entries;
+}
+
+/** Tells, on stderr, of an entry a listing skipped, and how to be rid of it. */
+function warnUnreadable(io: CliIo, sub: string, queue: DeadLetterQueue): OnUnreadable {
+  return ({ id, reason }) =>
+    io.err(
+      `etcd-bridge dlq ${sub}: skipped ${id}: ${reason}; ${
+        queue.kind === 'etcd' ? `\`etcd-bridge dlq delete ${id}\` removes it` : 'left in the queue'
+      }\n`,
+    );
 }
 
 function asJson(record: DeadLetterRecord): Record<string, unknown> {
@@ -189,7 +200,7 @@ async function list(
   limit: number,
   json: boolean,
 ): Promise<number> {
-  const entries = await listAll(queue, config, route, limit);
+  const entries = await listAll(queue, config, route, limit, warnUnreadable(io, 'list', queue));
   if (json) {
     io.out(`${JSON.stringify(entries.map((e) => asJson(e.record)))}\n`);
     return 0;
@@ -209,14 +220,20 @@ async function findOne(
   { io, queue, config }: DlqContext,
   sub: string,
   id: string,
+  unreadable: UnreadableEntry[] = [],
 ): Promise<DeadLetterRecord | undefined> {
   const route = id.split('/')[0];
   const scope = config.routes.some((r) => r.name === route) ? route : undefined;
-  const matches = (await listAll(queue, config, scope, Number.MAX_SAFE_INTEGER)).filter((e) =>
-    idMatches(e.record, id),
-  );
+  const matches = (
+    await listAll(queue, config, scope, Number.MAX_SAFE_INTEGER, (entry) => unreadable.push(entry))
+  ).filter((e) => idMatches(e.record, id));
   if (matches.length === 0) {
-    io.err(`etcd-bridge dlq ${sub}: no dead-lettered record ${id}\n`);
+    const named = unreadable.find((entry) => entry.id === id);
+    io.err(
+      named
+        ? `etcd-bridge dlq ${sub}: ${id} is ${named.reason}\n`
+        : `etcd-bridge dlq ${sub}: no dead-lettered record ${id}\n`,
+    );
     return undefined;
   }
   if (matches.length > 1) {
@@ -280,6 +297,7 @@ async function redriveCommand(
       ...(route !== undefined ? { route } : {}),
       ...(values.id !== undefined ? { id: values.id } : {}),
       onProgress: (done, total) => bar.update(done, total),
+      onUnreadable: warnUnreadable(io, 'redrive', ctx.queue),
     });
   } finally {
     bar.done();
@@ -378,8 +396,18 @@ async function deleteOne(
   values: { yes: boolean; json: boolean },
 ): Promise<number> {
   const { io, queue } = ctx;
-  const record = await findOne(ctx, 'delete', id);
-  if (record === undefined) return 1;
+  const unreadable: UnreadableEntry[] = [];
+  const record = await findOne(ctx, 'delete', id, unreadable);
+  if (record === undefined) {
+    // An entry that is no record can still be dropped by its id (etcd: it names the key).
+    const named = unreadable.find((entry) => entry.id === id);
+    if (!named || queue.kind !== 'etcd') return 1;
+    if (!(await confirmed(ctx, `Drop ${id} (${named.reason}) from the etcd queue?`, values.yes))) return 1;
+    const gone = (await queue.deleteEntry?.(id)) ?? false;
+    if (values.json) io.out(`${JSON.stringify({ deleted: gone ? [id] : [], queue: queue.kind })}\n`);
+    else if (gone) io.out(`deleted ${id}\n`);
+    return gone ? 0 : 1;
+  }
   const fullId = recordId(record);
   const what = `${fullId} (${record.key}@${record.modRevision}, ${record.errorType})`;
   if (!(await confirmed(ctx, `Drop dead-lettered record ${what} from the ${queue.kind} queue?`, values.yes)))

@@ -6,8 +6,8 @@
 import type { Etcd3, ICompare, IRequestOp } from 'etcd3';
 import { compare, op, prefixRangeEnd } from '../etcd/ops.js';
 import type { Keyspace } from '../keyspace.js';
-import { type DeadLetterRecord, DeadLetterRecordSchema } from './record.js';
-import type { DeadLetterEntry, DeadLetterQueue } from './sink.js';
+import { type DeadLetterRecord, DeadLetterRecordSchema, readDeadLetterRecord } from './record.js';
+import type { DeadLetterEntry, DeadLetterQueue, OnUnreadable } from './sink.js';
 
 /** Keys read per range request while listing. */
 const PAGE = 500;
@@ -33,7 +33,12 @@ export class EtcdDeadLetterSink implements DeadLetterQueue {
   }
 
   /** Entries by route, then revision (after the entry id `after`, if given); at most `limit`. */
-  async list(route?: string, limit = 1000, after?: string): Promise<DeadLetterEntry[]> {
+  async list(
+    route?: string,
+    limit = 1000,
+    after?: string,
+    onUnreadable?: OnUnreadable,
+  ): Promise<DeadLetterEntry[]> {
     const prefix = this.keyspace.dlqPrefix(route);
     const end = prefixRangeEnd(prefix);
     const entries: DeadLetterEntry[] = [];
@@ -52,21 +57,21 @@ export class EtcdDeadLetterSink implements DeadLetterQueue {
       revision ??= page.header.revision;
       for (const kv of page.kvs) {
         const id = kv.key.toString('utf8');
-        let record: DeadLetterRecord;
-        try {
-          record = DeadLetterRecordSchema.parse(JSON.parse(kv.value.toString('utf8')));
-        } catch (error) {
-          throw new Error(`dead-letter entry ${id} is not a dead-letter record: ${String(error)}`, {
-            cause: error,
-          });
-        }
-        entries.push({ id, record, version: kv.mod_revision });
+        const read = readDeadLetterRecord(kv.value.toString('utf8'));
+        if ('record' in read) entries.push({ id, record: read.record, version: kv.mod_revision });
+        else onUnreadable?.({ id: this.entryId(id), reason: read.reason });
       }
       const last = page.kvs.at(-1);
       if (!page.more || !last) break;
       from = Buffer.concat([last.key, Buffer.from([0])]);
     }
     return entries;
+  }
+
+  /** The id `delete` takes for the entry at `key`: `<route>/<revision>/<discriminator>`, as `recordId` gives. */
+  private entryId(key: string): string {
+    const [route, revision, ...rest] = key.slice(this.keyspace.dlqPrefix().length).split('/');
+    return /^[0-9]+$/.test(revision ?? '') ? [route, BigInt(revision!).toString(), ...rest].join('/') : key;
   }
 
   async count(route: string): Promise<number> {
@@ -93,6 +98,19 @@ export class EtcdDeadLetterSink implements DeadLetterQueue {
   }
 
   async delete(id: string): Promise<DeadLetterRecord | undefined> {
+    const kv = await this.deleteKey(id);
+    if (!kv) return undefined;
+    const parsed = DeadLetterRecordSchema.safeParse(safeJson(kv.value.toString('utf8')));
+    // Gone either way; a value that was not a record still says what was there.
+    return parsed.success ? parsed.data : undefined;
+  }
+
+  /** Deletes the entry `id` names whatever its value (one that is not a record, too); true if there was one. */
+  async deleteEntry(id: string): Promise<boolean> {
+    return (await this.deleteKey(id)) !== undefined;
+  }
+
+  private async deleteKey(id: string) {
     const [route, revision, discriminator, ...rest] = id.split('/');
     if (!route || !revision || !/^[0-9]+$/.test(revision) || discriminator === undefined || rest.length > 0)
       return undefined;
@@ -100,11 +118,7 @@ export class EtcdDeadLetterSink implements DeadLetterQueue {
       .delete()
       .key(this.keyspace.dlq(route, revision, discriminator))
       .getPrevious();
-    const kv = deleted[0];
-    if (!kv) return undefined;
-    const parsed = DeadLetterRecordSchema.safeParse(safeJson(kv.value.toString('utf8')));
-    // Gone either way; a value that was not a record still says what was there.
-    return parsed.success ? parsed.data : undefined;
+    return deleted[0];
   }
 
   async purge(route: string): Promise<number> {

@@ -94,6 +94,22 @@ export function recordId(record: Pick<DeadLetterRecord, 'route' | 'modRevision' 
   return `${record.route}/${record.modRevision}/${Buffer.from(record.key).toString('base64url')}`;
 }
 
+/** A queue entry's text as a record, or in a few words why it is not one. */
+export function readDeadLetterRecord(
+  text: string,
+): { readonly record: DeadLetterRecord } | { readonly reason: string } {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return { reason: 'not JSON' };
+  }
+  const parsed = DeadLetterRecordSchema.safeParse(value);
+  if (parsed.success) return { record: parsed.data };
+  const issue = parsed.error.issues[0];
+  return { reason: `not a dead-letter record (${issue?.path.join('.') || 'the value'}: ${issue?.message})` };
+}
+
 /** True when `wanted` names this record: its full id, or `<route>/<revision>` when that is unique. */
 export function idMatches(record: DeadLetterRecord, wanted: string): boolean {
   const id = recordId(record);

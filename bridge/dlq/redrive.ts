@@ -48,7 +48,7 @@ import {
   sha256Hex,
   withFailedAttempt,
 } from './record.js';
-import type { DeadLetterEntry, DeadLetterQueue } from './sink.js';
+import type { DeadLetterEntry, DeadLetterQueue, OnUnreadable } from './sink.js';
 
 /** Why a record failed again: the cause as it came, and what the classifier makes of it. */
 export interface RedriveFailure {
@@ -108,6 +108,8 @@ export interface RedriveOptions {
   /** Entries listed at once. */
   readonly pageSize?: number;
   onProgress?(done: number, total: number): void;
+  /** Told of each entry that is not a record: it is skipped, and left where it is. */
+  onUnreadable?: OnUnreadable;
 }
 
 /** Attempts at one record's commit when a concurrent change made its transaction fail. */
@@ -136,7 +138,7 @@ export async function redrive(options: RedriveOptions): Promise<RedriveOutcome[]
     for (const route of routes) {
       let after: string | undefined;
       for (;;) {
-        const page = await patiently(() => queue.list(route, pageSize, after));
+        const page = await patiently(() => queue.list(route, pageSize, after, options.onUnreadable));
         if (page.length === 0) break;
         after = page.at(-1)?.id;
         let fresh = 0;

@@ -10,6 +10,20 @@ export interface DeadLetterEntry {
 }
 
 /**
+ * An entry of a dead-letter queue that is not a dead-letter record (written by hand, by another
+ * tool, or by Lambda itself into the queue it was given as its own dead-letter target): listings
+ * skip it and say so, and `dlq delete <id>` removes it where the sink can name it.
+ */
+export interface UnreadableEntry {
+  /** What `dlq delete` takes (etcd: `<route>/<revision>/<discriminator>`; SQS: the message id). */
+  readonly id: string;
+  readonly reason: string;
+}
+
+/** Told of each unreadable entry a listing skipped. */
+export type OnUnreadable = (entry: UnreadableEntry) => void;
+
+/**
  * Where terminal failures go. `transactional` sinks (etcd) have their write committed by the bridge
  * in the same transaction as the record's applied marker; others (SQS) are sent first, then the
  * marker is committed — at least once into the queue.
@@ -33,8 +47,14 @@ export interface DeadLetterQueue extends DeadLetterSink {
   /**
    * Up to `limit` entries. etcd: in key order (route, then revision), those after the entry id
    * `after` when given. SQS: received, so hidden from the next call for the visibility timeout.
+   * An entry that is not a record is skipped, and told to `onUnreadable`.
    */
-  list(route?: string, limit?: number, after?: string): Promise<DeadLetterEntry[]>;
+  list(
+    route?: string,
+    limit?: number,
+    after?: string,
+    onUnreadable?: OnUnreadable,
+  ): Promise<DeadLetterEntry[]>;
   /** Remove the entry, unless it changed since it was listed. */
   remove(entry: DeadLetterEntry): Promise<void>;
   /** Put `record` in the entry's place (a redrive that failed again). */
@@ -48,6 +68,8 @@ export interface DeadLetterQueue extends DeadLetterSink {
    * undefined when the queue holds none by that id.
    */
   delete(id: string): Promise<DeadLetterRecord | undefined>;
+  /** Delete an entry that is not a record, by the id a listing told (etcd only). */
+  deleteEntry?(id: string): Promise<boolean>;
   /**
    * Drop every record of the route. etcd: the records deleted, exactly. SQS: PurgeQueue (visible
    * and in-flight messages alike), and the queue's approximate count just before.

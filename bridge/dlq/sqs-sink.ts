@@ -8,8 +8,8 @@
  */
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { ConfigError } from '../errors.js';
-import { type DeadLetterRecord, DeadLetterRecordSchema, recordId } from './record.js';
-import type { DeadLetterEntry, DeadLetterQueue } from './sink.js';
+import { type DeadLetterRecord, readDeadLetterRecord, recordId } from './record.js';
+import type { DeadLetterEntry, DeadLetterQueue, OnUnreadable } from './sink.js';
 
 export interface SqsDeadLetterSinkOptions {
   /** SQS's message size limit; 256 KiB. */
@@ -78,10 +78,33 @@ export class SqsDeadLetterSink implements DeadLetterQueue {
    * Receives (and so hides for the visibility timeout) up to `limit` messages per route, page by
    * page until a receive comes back empty.
    */
-  async list(route?: string, limit = 100): Promise<DeadLetterEntry[]> {
+  async list(
+    route?: string,
+    limit = 100,
+    _after?: string,
+    onUnreadable?: OnUnreadable,
+  ): Promise<DeadLetterEntry[]> {
     const routes = route === undefined ? Object.keys(this.queueUrls) : [route];
     const entries: DeadLetterEntry[] = [];
-    for (const name of routes) {
+    // Messages that are not records stay hidden while the listing goes on (or it would receive
+    // them again and again), and are handed back when it ends.
+    const unreadable: string[] = [];
+    try {
+      for (const name of routes) await this.listRoute(name, limit, entries, unreadable, onUnreadable);
+    } finally {
+      await this.releaseIds(unreadable);
+    }
+    return entries;
+  }
+
+  private async listRoute(
+    name: string,
+    limit: number,
+    entries: DeadLetterEntry[],
+    unreadable: string[],
+    onUnreadable: OnUnreadable | undefined,
+  ): Promise<void> {
+    {
       const seen = new Set<string>();
       let taken = 0;
       while (taken < limit) {
@@ -102,19 +125,22 @@ export class SqsDeadLetterSink implements DeadLetterQueue {
             if (seen.has(message.MessageId)) continue;
             seen.add(message.MessageId);
           }
+          const id = `${name}\n${message.ReceiptHandle}`;
+          const read = readDeadLetterRecord(message.Body);
+          if (!('record' in read)) {
+            unreadable.push(id);
+            onUnreadable?.({ id: `${name}/${message.MessageId ?? '?'}`, reason: read.reason });
+            continue;
+          }
           taken++;
-          entries.push({
-            id: `${name}\n${message.ReceiptHandle}`,
-            record: DeadLetterRecordSchema.parse(JSON.parse(message.Body)),
-          });
+          entries.push({ id, record: read.record });
         }
       }
     }
-    return entries;
   }
 
   async remove(entry: DeadLetterEntry): Promise<void> {
-    const { route, receipt } = splitId(entry);
+    const { route, receipt } = splitId(entry.id);
     const { client, sdk } = await this.sqs();
     await client.send(new sdk.DeleteMessageCommand({ QueueUrl: this.urlFor(route), ReceiptHandle: receipt }));
   }
@@ -165,9 +191,14 @@ export class SqsDeadLetterSink implements DeadLetterQueue {
   }
 
   async release(entries: readonly DeadLetterEntry[]): Promise<void> {
+    await this.releaseIds(entries.map((entry) => entry.id));
+  }
+
+  /** Makes the messages of these entry ids visible again at once. */
+  private async releaseIds(ids: readonly string[]): Promise<void> {
     const byRoute = new Map<string, string[]>();
-    for (const entry of entries) {
-      const { route, receipt } = splitId(entry);
+    for (const id of ids) {
+      const { route, receipt } = splitId(id);
       byRoute.set(route, [...(byRoute.get(route) ?? []), receipt]);
     }
     for (const [route, receipts] of byRoute) {
@@ -188,8 +219,8 @@ export class SqsDeadLetterSink implements DeadLetterQueue {
   }
 }
 
-function splitId(entry: DeadLetterEntry): { route: string; receipt: string } {
-  const at = entry.id.indexOf('\n');
-  if (at < 0) throw new Error(`not an SQS dead-letter entry id: ${JSON.stringify(entry.id)}`);
-  return { route: entry.id.slice(0, at), receipt: entry.id.slice(at + 1) };
+function splitId(id: string): { route: string; receipt: string } {
+  const at = id.indexOf('\n');
+  if (at < 0) throw new Error(`not an SQS dead-letter entry id: ${JSON.stringify(id)}`);
+  return { route: id.slice(0, at), receipt: id.slice(at + 1) };
 }

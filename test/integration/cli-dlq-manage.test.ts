@@ -190,3 +190,75 @@ describe('dlq delete and purge on the SQS sink (fauxqs)', () => {
     expect(await listIds()).toEqual([recordId(records[2]!)]);
   });
 });
+
+describe('entries that are not dead-letter records', () => {
+  // Written by hand, by another tool, or by Lambda into the queue it was given as its own
+  // dead-letter target: listings skip them and say so; the other records stay reachable.
+  let fixture: EtcdFixture;
+  let fauxqs: Fauxqs;
+  let dir: string;
+  let config: string;
+  const group = 'unreadable';
+  const good = record('heat-stacks', 'h', 31);
+
+  beforeAll(async () => {
+    [fauxqs, fixture] = await Promise.all([Fauxqs.start(), startEtcd()]);
+    const sink = new EtcdDeadLetterSink(fixture.client, keyspaceFor(group));
+    const { key, value } = sink.write(good);
+    await fixture.client.put(key).value(value);
+    await fixture.client.put(keyspaceFor(group).dlq('heat-stacks', '12', 'garbage')).value('oops');
+    dir = await mkdtemp(join(tmpdir(), 'dlq-unreadable-'));
+    config = join(dir, 'bridge.json');
+    await writeFile(config, JSON.stringify({ etcd: { endpoints: [fixture.etcd.clientUrl] }, group }));
+  }, 60_000);
+  afterAll(async () => {
+    await fauxqs?.stop();
+    await stopEtcd(fixture);
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('etcd: list and show go on past it; delete removes it by the id the listing gave', async () => {
+    const listed = await cli(['dlq', 'list', '--config', config]);
+    expect(listed.code, listed.stderr).toBe(0);
+    expect(listed.stdout).toContain(recordId(good));
+    expect(listed.stderr).toContain('skipped heat-stacks/12/garbage: not JSON');
+    const shown = await cli(['dlq', 'show', recordId(good), '--config', config]);
+    expect(shown.code, shown.stderr).toBe(0);
+    const deleted = await cli(['dlq', 'delete', 'heat-stacks/12/garbage', '--yes', '--config', config]);
+    expect(deleted.code, deleted.stderr).toBe(0);
+    const after = await cli(['dlq', 'list', '--config', config]);
+    expect(after.stderr).not.toContain('skipped');
+    expect(after.stdout).toContain('1 dead-lettered record(s)');
+  });
+
+  it('SQS: list goes on past it and hands the message back (visible again)', async () => {
+    const url = await fauxqs.createQueue('unreadable-heat-stacks-dlq');
+    const jobUrl = await fauxqs.createQueue('unreadable-job-state-dlq');
+    const sink = new SqsDeadLetterSink(
+      fauxqs.client,
+      { 'heat-stacks': url, 'job-state': jobUrl },
+      {
+        receiveWaitSeconds: 0,
+      },
+    );
+    await sink.send(good);
+    const { SendMessageCommand } = await import('@aws-sdk/client-sqs');
+    await fauxqs.client.send(
+      new SendMessageCommand({ QueueUrl: url, MessageBody: '{"requestContext": {}}' }),
+    );
+    const env = {
+      ...fauxqsEnv(fauxqs.endpoint),
+      ETCD_ENDPOINTS: fixture.etcd.clientUrl,
+      HEAT_STACKS_DLQ_URL: url,
+      JOB_STATE_DLQ_URL: jobUrl,
+    };
+    const listed = await cli(['dlq', 'list'], env);
+    expect(listed.code, listed.stderr).toBe(0);
+    expect(listed.stdout).toContain(recordId(good));
+    expect(listed.stderr).toMatch(/skipped heat-stacks\/\S+: not a dead-letter record/);
+    // Both messages visible again at once: the next listing finds the record and skips the other.
+    const again = await cli(['dlq', 'list'], env);
+    expect(again.stdout).toContain('1 dead-lettered record(s) in the sqs queue');
+    expect(again.stderr).toContain('skipped');
+  });
+});
