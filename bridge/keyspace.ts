@@ -4,6 +4,7 @@
  *   /_etcd-bridge/<group>/checkpoint/<route>            highest revision fully handled
  *   /_etcd-bridge/<group>/applied/<route><source key>   revision of the key last applied
  *   /_etcd-bridge/<group>/dlq/<route>/<revision>/<n>    dead-lettered records
+ *   /_etcd-bridge/<group>/redriven/<record id>          an SQS record redriven (leased, 14 days)
  *   /_etcd-bridge/<group>/election/leader/<lease>       leader election (etcd3 Election)
  *   /_etcd-bridge/<group>/status                        the leader's published status (etcd-bridge status)
  *
@@ -20,6 +21,8 @@ export interface Keyspace {
   applied(route: string, sourceKey: string): string;
   dlqPrefix(route?: string): string;
   dlq(route: string, revision: string, discriminator: string): string;
+  /** Written with a redrive from SQS: a copy of the same record then commits nothing. */
+  redriven(recordId: string): string;
 }
 
 export function keyspaceFor(group: string): Keyspace {
@@ -31,6 +34,7 @@ export function keyspaceFor(group: string): Keyspace {
     applied: (route, sourceKey) => `${root}applied/${route}${sourceKey}`,
     dlqPrefix: (route) => (route === undefined ? `${root}dlq/` : `${root}dlq/${route}/`),
     dlq: (route, revision, discriminator) => `${root}dlq/${route}/${padRevision(revision)}/${discriminator}`,
+    redriven: (recordId) => `${root}redriven/${recordId}`,
   };
 }
 

@@ -11,9 +11,11 @@
  * - Its outputs commit in ONE etcd transaction that compares K's applied marker is still where that
  *   snapshot saw it, and not past R, and that sets the marker to R. On the etcd sink the same
  *   transaction deletes the dead-letter entry (compared unchanged since listed): outputs and
- *   removal land together, at most once. On SQS the message is deleted after the commit, so a
- *   crash in between leaves it to be redriven again (SQS is at-least-once; a record's outputs are
- *   a pure function of it and its reads, so doing it twice writes the same values).
+ *   removal land together, at most once. On SQS the message is deleted after the commit, and the
+ *   queue may hold copies of a record (its sends are at least once; a crash between the commit and
+ *   the delete leaves the message): the transaction also writes a receipt for the record
+ *   (`Keyspace.redriven`, leased for SQS's longest retention), compared absent, so a copy commits
+ *   nothing and is dropped as superseded.
  * - Superseded: K's marker is past R (a newer revision of K was applied or dead-lettered since).
  *   Applying R now would overwrite a newer result, breaking per-key order, so the record is
  *   dropped from the queue and reported as superseded; nothing is written.
@@ -28,7 +30,7 @@
  *   commits K meanwhile changes the marker and the redrive's transaction fails, or the other way
  *   round, and the loser finds out from the marker).
  */
-import type { Etcd3 } from 'etcd3';
+import type { Etcd3, IRequestOp } from 'etcd3';
 import type { Mutation, Route, StageRecord } from '../../shared/index.js';
 import { CommitRejectedError, errorMessage } from '../errors.js';
 import { compare, mutationOp, op } from '../etcd/ops.js';
@@ -256,18 +258,25 @@ async function commitOne(
   const { record } = entry;
   const id = recordId(record);
   const removal = queue.removalInTxn?.(entry);
+  // A queue that cannot remove the entry in the transaction (SQS) may hold copies of a record (its
+  // sends are at least once; a crash after the commit leaves the message): the first redrive of
+  // one writes a receipt, and a copy finds it and commits nothing.
+  const receipt = removal ? undefined : options.keyspace.redriven(id);
   let succeeded: boolean;
   try {
+    const receiptOps = receipt ? [await receiptPut(options, receipt)] : [];
     const result = await patiently(() =>
       client.kv.txn({
         compare: [
           compare.modRevision(outputs.markerKey, outputs.markerModRevision),
           ...(removal?.compares ?? []),
+          ...(receipt ? [compare.modRevision(receipt, '0')] : []),
         ],
         success: [
           op.put(outputs.markerKey, padRevision(outputs.revision)),
           ...outputs.mutations.map(mutationOp),
           ...(removal?.ops ?? []),
+          ...receiptOps,
         ],
         failure: [],
       }),
@@ -289,7 +298,30 @@ async function commitOne(
     if (now.kvs[0]?.mod_revision !== entry.version)
       return { kind: 'skipped', id, record, reason: 'the entry changed or went while it was redriven' };
   }
+  if (receipt && (await patiently(() => client.get(receipt).exec())).kvs.length > 0) {
+    // Redriven before (this message's copy, or this message before a crash): applied; drop it.
+    await patiently(() => queue.remove(entry));
+    return { kind: 'superseded', id, record, appliedRevision: record.modRevision };
+  }
   return 'moved';
+}
+
+/** SQS keeps a message 14 days at most: a receipt need not outlive that. */
+export const REDRIVE_RECEIPT_TTL_SECONDS = 14 * 24 * 3600;
+
+const receiptLeases = new WeakMap<RedriveOptions, Promise<string>>();
+
+/** The receipt's put, on one lease per redrive run (granted when the first receipt is written). */
+async function receiptPut(options: RedriveOptions, key: string): Promise<IRequestOp> {
+  let lease = receiptLeases.get(options);
+  if (!lease) {
+    lease = patiently(() => options.client.leaseClient.leaseGrant({ TTL: REDRIVE_RECEIPT_TTL_SECONDS })).then(
+      (granted) => granted.ID,
+    );
+    receiptLeases.set(options, lease);
+  }
+  const put = op.put(key, new Date().toISOString());
+  return { request_put: { ...put.request_put, lease: await lease } };
 }
 
 type Answer =

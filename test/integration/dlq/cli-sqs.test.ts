@@ -118,4 +118,28 @@ describe('etcd-bridge dlq on the SQS sink (fauxqs)', () => {
     const empty = await dlq(['list', '--json']);
     expect(JSON.parse(empty.stdout)).toEqual([]);
   });
+
+  it('commits a record once though the queue holds it twice (SQS sends are at least once)', async () => {
+    // Prepare: the same record twice, as a retried send (or a crash after a redrive's commit,
+    // before its DeleteMessage) leaves it.
+    const record = await deadLetter('sqs-twice');
+    await sqs.client.send(new SendMessageCommand({ QueueUrl: heatUrl, MessageBody: JSON.stringify(record) }));
+    const before = BigInt((await fixture.client.get('/').exec()).header.revision);
+
+    // Act: a run redrives one copy (a record once a run); the next run meets the other.
+    const first = await dlq(['redrive', '--json', '--invoke', 'inprocess']);
+    const second = await dlq(['redrive', '--json', '--invoke', 'inprocess']);
+
+    // Assess: one commit of its outputs; the copy dropped as applied; nothing left in the queue.
+    expect(JSON.parse(first.stdout), first.stderr).toMatchObject({ redriven: 1, superseded: 0, failed: 0 });
+    expect(JSON.parse(second.stdout), second.stderr).toMatchObject({ redriven: 0, superseded: 1, failed: 0 });
+    expect(JSON.parse((await dlq(['list', '--json'])).stdout)).toEqual([]);
+    const writes = await fixture.client.kv.range({
+      key: Buffer.from(jobKey('sqs-twice')),
+      revision: '0',
+    });
+    expect(writes.kvs[0]?.version).toBe('1'); // job_state put once since it was first written
+    expect(BigInt(writes.kvs[0]?.mod_revision ?? '0')).toBeGreaterThan(before);
+    expect(await fixture.client.get(keyspace.redriven(recordId(record))).string()).not.toBeNull();
+  });
 });
