@@ -87,6 +87,11 @@ export class Committer {
   private queue: Pending[] = [];
   private running = false;
   private readonly checkpoints = new Map<string, bigint>();
+  /**
+   * Checkpoints sent in a transaction whose answer never came: etcd may hold them. None is written
+   * again at or below one of these, so a checkpoint never goes backwards in etcd.
+   */
+  private readonly checkpointsMaybeWritten = new Map<string, bigint>();
   private readonly idleWaiters: Array<() => void> = [];
   readonly stats: CommitterStats = { transactions: 0, records: 0, conflicts: 0, errors: 0 };
   /** Failed transactions by classification, for `etcd_bridge_commit_failures_total`. */
@@ -167,11 +172,9 @@ export class Committer {
     if (ops.puts.length === 0) return;
     this.running = true;
     try {
-      const result = await this.client.kv.txn({
-        compare: [this.leadership.fence()],
-        success: ops.puts,
-        failure: [],
-      });
+      const result = await this.sent(ops.revisions, () =>
+        this.client.kv.txn({ compare: [this.leadership.fence()], success: ops.puts, failure: [] }),
+      );
       if (!result.succeeded) this.leadershipLost();
       this.committed(result.header.revision);
       for (const [route, revision] of ops.revisions) this.checkpoints.set(route, revision);
@@ -367,7 +370,9 @@ export class Committer {
         answered: new Promise<void>((resolve) => (answered = resolve)),
       };
     try {
-      const result = await this.client.kv.txn({ compare: compares, success, failure: [] });
+      const result = await this.sent(checkpoint.revisions, () =>
+        this.client.kv.txn({ compare: compares, success, failure: [] }),
+      );
       if (result.succeeded) {
         this.stats.transactions++;
         this.stats.records += batch.length;
@@ -480,6 +485,8 @@ export class Committer {
       if (candidate === undefined) continue;
       const last = this.checkpoints.get(route);
       if (last !== undefined && candidate <= last) continue;
+      const maybe = this.checkpointsMaybeWritten.get(route);
+      if (maybe !== undefined && candidate <= maybe) continue;
       puts.push(op.put(this.checkpointKey(route), padRevision(candidate)));
       revisions.push([route, candidate]);
     }
@@ -514,6 +521,24 @@ export class Committer {
       if (puts.length > 0) this.handOff?.offer(puts);
     } catch {
       // An offer is an optimisation: whatever goes wrong there, the watch brings the records.
+    }
+  }
+
+  /**
+   * Runs a transaction carrying these checkpoints. If it fails without etcd's refusal (etcd out of
+   * reach, the answer lost), etcd may have applied them all the same.
+   */
+  private async sent<T>(checkpoints: ReadonlyArray<[string, bigint]>, txn: () => Promise<T>): Promise<T> {
+    try {
+      return await txn();
+    } catch (error) {
+      const classification = classify(error);
+      if (classification.verdict !== 'retry' || isPressure(classification)) throw error;
+      for (const [route, revision] of checkpoints) {
+        const maybe = this.checkpointsMaybeWritten.get(route);
+        if (maybe === undefined || revision > maybe) this.checkpointsMaybeWritten.set(route, revision);
+      }
+      throw error;
     }
   }
 

@@ -1,5 +1,10 @@
 import type { Etcd3, IRequestOp } from 'etcd3';
-import { EtcdPermissionDeniedError, GRPCInvalidArgumentError, GRPCResourceExhastedError } from 'etcd3';
+import {
+  EtcdPermissionDeniedError,
+  GRPCInvalidArgumentError,
+  GRPCResourceExhastedError,
+  GRPCUnavailableError,
+} from 'etcd3';
 import { describe, expect, it } from 'vitest';
 import { type CommitRequest, Committer } from '../../../../bridge/commit/committer.js';
 import { CommitRejectedError, LeadershipLostError } from '../../../../bridge/errors.js';
@@ -177,6 +182,28 @@ describe('Committer on a terminal or fatal failure', () => {
     const refused = await Promise.allSettled([stopped.submit(request('/a')), stopped.submit(request('/b'))]);
     expect(refused.map((o) => o.status)).toEqual(['rejected', 'rejected']);
     expect(denied.txns.length).toBeLessThan(5);
+  });
+
+  it('never writes a checkpoint below one sent in a transaction whose answer was lost', async () => {
+    // The first transaction (checkpoint 5) may have been applied though its answer never came;
+    // the retry's checkpoint, computed again, is 4 (its record not yet marked done): not written.
+    const candidates = [5n, 4n, 6n];
+    let answers = 0;
+    const { client, txns } = fakeEtcd(() => {
+      if (answers++ === 0) throw new GRPCUnavailableError('14 UNAVAILABLE: the answer was lost');
+      return true;
+    });
+    const c = new Committer(
+      client,
+      leadership,
+      (route) => `/checkpoint/${route}`,
+      () => candidates.shift(),
+      { random: () => 0 },
+    );
+    await c.submit(request('/a'));
+    await c.submit(request('/b'));
+    const checkpointPuts = txns.map((puts) => puts.filter((key) => key === '/checkpoint/r').length);
+    expect(checkpointPuts).toEqual([1, 0, 1]); // 5 (lost), 4 skipped, 6
   });
 
   it('rejects everything queued when leadership is lost', async () => {
