@@ -4,6 +4,7 @@
  * `--runtime ric` serves the bundles `cdk synth` deploys, under aws-lambda-ric on Node 24.
  */
 import { Etcd3 } from 'etcd3';
+import { BridgeConfigSchema } from '../config.js';
 import { asyncFailuresToEtcd } from '../dlq/async-invoke-failures.js';
 import { keyspaceFor } from '../keyspace.js';
 import { startLambdaEndpoint } from '../lambda-endpoint/server.js';
@@ -19,7 +20,7 @@ export async function lambdaEndpointCommand(args: string[]): Promise<number> {
   if (positionals.length > 0)
     throw new CliUsageError(`lambda-endpoint: unexpected argument ${positionals[0]}`);
   const port = Number(values.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65_535)
+  if (!/^[0-9]+$/.test(values.port ?? '') || port > 65_535)
     throw new CliUsageError(`lambda-endpoint: --port must be 0-65535, got ${values.port}`);
   // Unset: 30 s in-process; under ric, each function's own Timeout from the template.
   const timeoutMs = values['timeout-ms'] === undefined ? undefined : Number(values['timeout-ms']);
@@ -33,6 +34,19 @@ export async function lambdaEndpointCommand(args: string[]): Promise<number> {
     throw new CliUsageError(
       `lambda-endpoint: --concurrency must be a positive integer, got ${values.concurrency}`,
     );
+
+  // --etcd and --group as `start` takes them: a bad one would lose the async dead letters later.
+  if (values.etcd !== undefined) {
+    const checked = BridgeConfigSchema.safeParse({
+      etcd: { endpoints: values.etcd.split(',').map((url) => url.trim()) },
+      group: values.group,
+    });
+    if (!checked.success) {
+      const issue = checked.error.issues[0];
+      const flag = issue?.path[0] === 'group' ? '--group' : '--etcd';
+      throw new CliUsageError(`lambda-endpoint: ${flag}: ${issue?.message} (${issue?.path.join('.')})`);
+    }
+  }
 
   const logger = createLogger({ serviceName: 'lambda-endpoint' });
   // Event invocations that fail for good go to the stage's dead-letter prefix when etcd is given.

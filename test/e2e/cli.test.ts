@@ -66,6 +66,26 @@ describe('etcd-bridge CLI', () => {
     expect(zero.stderr).toContain('--start-position must be');
   });
 
+  it('lambda-endpoint checks --etcd, --group and --port before it serves anything', async () => {
+    const etcd = await runCli(['lambda-endpoint', '--port', '0', '--etcd', 'notaurl']);
+    expect(etcd.code).toBe(2);
+    expect(etcd.stderr).toContain('--etcd: Invalid URL');
+    const group = await runCli([
+      'lambda-endpoint',
+      '--port',
+      '0',
+      '--etcd',
+      'http://127.0.0.1:1',
+      '--group',
+      'a/b',
+    ]);
+    expect(group.code).toBe(2);
+    expect(group.stderr).toContain('--group: ');
+    const port = await runCli(['lambda-endpoint', '--port', '']);
+    expect(port.code).toBe(2);
+    expect(port.stderr).toContain('--port must be 0-65535');
+  });
+
   it('invoke: stdout is exactly the function response; exit 0', async () => {
     const event = file(
       'event.json',
