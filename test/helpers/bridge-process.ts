@@ -9,6 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import type { Etcd3 } from 'etcd3';
+import { keyspaceFor } from '../../bridge/keyspace.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const BIN = join(ROOT, 'bin', 'etcd-bridge.js');
@@ -246,6 +248,21 @@ export async function killAllBridgeProcesses(): Promise<void> {
       return bridge.exited;
     }),
   );
+}
+
+/**
+ * Revokes the leases of a group's election keys. Only for when every bridge of the group is dead
+ * (SIGKILLed): etcd would delete those keys itself once the lease TTL ran out; doing it at once
+ * keeps a test's crashes within its time budget.
+ */
+export async function revokeDeadLeaders(client: Etcd3, group: string): Promise<void> {
+  const election = await client
+    .getAll()
+    .prefix(`${keyspaceFor(group).root}election/`)
+    .exec();
+  for (const kv of election.kvs) {
+    if (kv.lease !== '0') await client.leaseClient.leaseRevoke({ ID: kv.lease }).catch(() => undefined);
+  }
 }
 
 /** A test worker that dies must not leave bridges behind (they would keep writing to a test etcd). */

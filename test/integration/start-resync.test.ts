@@ -9,12 +9,11 @@
  * after a start, a shutdown during a reconnect) ends quietly, where grpc-js's CANCELLED for the
  * closed stream used to be thrown as uncaught and end the process.
  */
-import type { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEtcdClient } from '../../bridge/etcd/client.js';
 import { keyspaceFor } from '../../bridge/keyspace.js';
 import { PrefixWatch } from '../../bridge/source/prefix-watch.js';
-import { BridgeProcess, killAllBridgeProcesses } from '../helpers/bridge-process.js';
+import { BridgeProcess, killAllBridgeProcesses, revokeDeadLeaders } from '../helpers/bridge-process.js';
 import { type EtcdFixture, history, startEtcd, stopEtcd } from '../helpers/etcd.js';
 import {
   checkPipeline,
@@ -27,17 +26,6 @@ import {
 
 const GROUP = 'start-resync';
 const KEYS = 3_000;
-
-/** Deletes the group's election keys of a bridge killed: etcd would, once their lease ran out. */
-async function revokeDeadLeaders(client: Etcd3): Promise<void> {
-  const election = await client
-    .getAll()
-    .prefix(`${keyspaceFor(GROUP).root}election/`)
-    .exec();
-  for (const kv of election.kvs) {
-    if (kv.lease !== '0') await client.leaseClient.leaseRevoke({ ID: kv.lease }).catch(() => undefined);
-  }
-}
 
 describe('start position resync', () => {
   let fixture: EtcdFixture;
@@ -103,7 +91,7 @@ describe('start position resync', () => {
     const status = await first.kill('SIGKILL');
     expect(status.signal, first.output()).toBe('SIGKILL');
     const checkpoint = await client.get(keyspaceFor(GROUP).checkpoint('heat-stacks')).string();
-    await revokeDeadLeaders(client);
+    await revokeDeadLeaders(client, GROUP);
     const second = spawn(1);
     await second.waitForLeader();
     const drained = await waitForPipeline(client, records, { timeoutMs: 30_000 });

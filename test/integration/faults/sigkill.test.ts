@@ -6,10 +6,8 @@
  *
  * FAULT_SEED=<n> replays a run (the kill delays and the workload both come from it).
  */
-import type { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { keyspaceFor } from '../../../bridge/keyspace.js';
-import { BridgeProcess, killAllBridgeProcesses } from '../../helpers/bridge-process.js';
+import { BridgeProcess, killAllBridgeProcesses, revokeDeadLeaders } from '../../helpers/bridge-process.js';
 import { currentRevision, type EtcdFixture, history, startEtcd, stopEtcd } from '../../helpers/etcd.js';
 import {
   checkPipeline,
@@ -29,21 +27,6 @@ const KILLS = 22;
  * land mid-work; a kill of a bridge that was idle, or not yet leading, would test nothing.
  */
 const MID_WORK_KILLS = 10;
-
-/**
- * Revokes the leases of the group's election keys. Used only when every bridge of the group is dead:
- * etcd would delete those keys itself once the lease TTL ran out; doing it at once keeps 20+ crashes
- * within the test's time budget. (Some rounds still wait for the real expiry.)
- */
-async function revokeDeadLeaders(client: Etcd3): Promise<void> {
-  const election = await client
-    .getAll()
-    .prefix(`${keyspaceFor(GROUP).root}election/`)
-    .exec();
-  for (const kv of election.kvs) {
-    if (kv.lease !== '0') await client.leaseClient.leaseRevoke({ ID: kv.lease }).catch(() => undefined);
-  }
-}
 
 describe('bridge SIGKILLed at random points while records stream in', () => {
   let fixture: EtcdFixture;
@@ -85,7 +68,7 @@ describe('bridge SIGKILLed at random points while records stream in', () => {
       // Killed by us; or, on a starved machine, it may have lost its 2 s lease first (exit 3): a crash too.
       expect(status.signal === 'SIGKILL' || status.code === 3, bridge.output()).toBe(true);
       kills.push({ afterMs, uptimeMs: Date.now() - bridge.startedAt, revision });
-      if (i % 5 !== 0) await revokeDeadLeaders(client);
+      if (i % 5 !== 0) await revokeDeadLeaders(client, GROUP);
       bridge = spawnBridge(i);
     }
     const written = await writing;
