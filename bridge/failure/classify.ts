@@ -159,6 +159,9 @@ function classifyInvokeError(error: InvokeError): Classification {
 function classifyEtcdError(error: unknown): Classification | undefined {
   if (error instanceof GRPCResourceExhastedError) return classifyResourceExhausted(error.message);
   if (error instanceof GRPCInvalidArgumentError) {
+    // etcd with auth on, asked without a user: a configuration the bridge cannot work in, not a
+    // request refused as such (that verdict would dead-letter good records one by one).
+    if (/user name is empty/.test(error.message)) return classified('etcd-auth');
     return classified(
       /request is too large/.test(error.message) ? 'etcd-request-too-large' : 'etcd-request-rejected',
     );

@@ -47,6 +47,11 @@ describe('classify: etcd', () => {
       verdict: 'terminal',
       reason: 'etcd-request-too-large',
     });
+    // What etcd 3.4 answers a call without a user once auth is on (seen from a real etcd): the
+    // bridge's configuration, not the request, so it stops rather than dead-lettering records.
+    expect(
+      classify(new GRPCInvalidArgumentError('3 INVALID_ARGUMENT: etcdserver: user name is empty')),
+    ).toEqual({ verdict: 'fatal', reason: 'etcd-auth' });
     const tooMany = new GRPCInvalidArgumentError('etcdserver: too many operations in txn request');
     expect(classify(tooMany)).toEqual({ verdict: 'terminal', reason: 'etcd-request-rejected' });
     expect(isPressure(classify(tooMany))).toBe(false);
