@@ -53,6 +53,8 @@ export interface LambdaEndpoint {
 }
 
 export const DEFAULT_MAX_PAYLOAD_BYTES = 6 * 1024 * 1024;
+/** AWS takes at most 1 MB for an asynchronous (Event) invocation, 6 MB for a synchronous one. */
+export const EVENT_MAX_PAYLOAD_BYTES = 1024 * 1024;
 
 export async function startLambdaEndpoint(options: LambdaEndpointOptions): Promise<LambdaEndpoint> {
   const host = options.host ?? '127.0.0.1';
@@ -136,10 +138,12 @@ export async function startLambdaEndpoint(options: LambdaEndpointOptions): Promi
       const route = routeInvoke(req.method, req.url);
       const invocationType = parseInvocationType(req.headers['x-amz-invocation-type']);
       const logType = parseLogType(req.headers['x-amz-log-type']);
-      if (declaresTooLarge(req, maxPayloadBytes)) throw requestTooLarge(maxPayloadBytes);
+      const limit =
+        invocationType === 'Event' ? Math.min(maxPayloadBytes, EVENT_MAX_PAYLOAD_BYTES) : maxPayloadBytes;
+      if (declaresTooLarge(req, limit)) throw requestTooLarge(limit);
       const functionName = route.functionName;
       if (!functionHost.has(functionName)) throw functionNotFound(functionName);
-      const received = (await readBodyWithin(req, maxPayloadBytes)).toString('utf8');
+      const received = (await readBodyWithin(req, limit)).toString('utf8');
       const event = parsePayload(received);
       // AWS hands the function `{}` when the caller sent no payload at all.
       const payload = received.length === 0 ? '{}' : received;

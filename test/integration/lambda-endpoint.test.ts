@@ -325,6 +325,29 @@ describe('API errors', () => {
     expect(calls).toEqual([]);
   });
 
+  it('rejects an Event payload above 1 MB (the asynchronous limit) and takes one just under it', async () => {
+    const ONE_MB = 1024 * 1024;
+    const over = Buffer.from(JSON.stringify('y'.repeat(ONE_MB)));
+    const { error, status } = await invokeError({
+      FunctionName: 'echo',
+      InvocationType: 'Event',
+      Payload: over,
+    });
+    expect(error.name).toBe('RequestEntityTooLargeException');
+    expect(error.message).toBe(
+      `Request must be smaller than ${ONE_MB} bytes for the InvokeFunction operation`,
+    );
+    expect(status).toBe(413);
+    const under = await invoke({
+      FunctionName: 'echo',
+      InvocationType: 'Event',
+      Payload: Buffer.from(JSON.stringify('y'.repeat(ONE_MB - 100))),
+    });
+    expect(under.StatusCode).toBe(202);
+    await endpoint.idle();
+    expect(calls).toHaveLength(1);
+  });
+
   it('answers 413 to a chunked body as soon as it passes the limit, without reading the rest', async () => {
     // The body is never ended: had the endpoint waited for all of it, no response would come.
     const status = await new Promise<number>((resolve, reject) => {
