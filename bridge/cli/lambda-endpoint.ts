@@ -36,11 +36,9 @@ export async function lambdaEndpointCommand(args: string[]): Promise<number> {
     );
 
   // --etcd and --group as `start` takes them: a bad one would lose the async dead letters later.
-  if (values.etcd !== undefined) {
-    const checked = BridgeConfigSchema.safeParse({
-      etcd: { endpoints: values.etcd.split(',').map((url) => url.trim()) },
-      group: values.group,
-    });
+  const endpoints = values.etcd?.split(',').map((url) => url.trim());
+  if (endpoints !== undefined) {
+    const checked = BridgeConfigSchema.safeParse({ etcd: { endpoints }, group: values.group });
     if (!checked.success) {
       const issue = checked.error.issues[0];
       const flag = issue?.path[0] === 'group' ? '--group' : '--etcd';
@@ -50,7 +48,7 @@ export async function lambdaEndpointCommand(args: string[]): Promise<number> {
 
   const logger = createLogger({ serviceName: 'lambda-endpoint' });
   // Event invocations that fail for good go to the stage's dead-letter prefix when etcd is given.
-  const client = values.etcd ? new Etcd3({ hosts: values.etcd.split(',') }) : undefined;
+  const client = endpoints ? new Etcd3({ hosts: endpoints }) : undefined;
   const functionHost = await stageFunctionHost({
     runtime,
     concurrency,

@@ -6,7 +6,7 @@
 import type { Etcd3, ICompare, IRequestOp } from 'etcd3';
 import { compare, op, prefixRangeEnd } from '../etcd/ops.js';
 import type { Keyspace } from '../keyspace.js';
-import { type DeadLetterRecord, DeadLetterRecordSchema, readDeadLetterRecord } from './record.js';
+import { type DeadLetterRecord, readDeadLetterRecord } from './record.js';
 import type { DeadLetterEntry, DeadLetterQueue, OnUnreadable } from './sink.js';
 
 /** Keys read per range request while listing. */
@@ -100,9 +100,9 @@ export class EtcdDeadLetterSink implements DeadLetterQueue {
   async delete(id: string): Promise<DeadLetterRecord | undefined> {
     const kv = await this.deleteKey(id);
     if (!kv) return undefined;
-    const parsed = DeadLetterRecordSchema.safeParse(safeJson(kv.value.toString('utf8')));
-    // Gone either way; a value that was not a record still says what was there.
-    return parsed.success ? parsed.data : undefined;
+    const read = readDeadLetterRecord(kv.value.toString('utf8'));
+    // Gone either way; a value that was not a record has no record to return.
+    return 'record' in read ? read.record : undefined;
   }
 
   /** Deletes the entry `id` names whatever its value (one that is not a record, too); true if there was one. */
@@ -132,13 +132,5 @@ export class EtcdDeadLetterSink implements DeadLetterQueue {
 
   private guard(entry: DeadLetterEntry): ICompare[] {
     return entry.version === undefined ? [] : [compare.modRevision(entry.id, entry.version)];
-  }
-}
-
-function safeJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
   }
 }

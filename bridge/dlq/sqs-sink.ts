@@ -104,37 +104,35 @@ export class SqsDeadLetterSink implements DeadLetterQueue {
     unreadable: string[],
     onUnreadable: OnUnreadable | undefined,
   ): Promise<void> {
-    {
-      const seen = new Set<string>();
-      let taken = 0;
-      while (taken < limit) {
-        const { client, sdk } = await this.sqs();
-        const out = await client.send(
-          new sdk.ReceiveMessageCommand({
-            QueueUrl: this.urlFor(name),
-            MaxNumberOfMessages: Math.min(10, limit - taken),
-            VisibilityTimeout: this.visibilityTimeout,
-            WaitTimeSeconds: this.waitSeconds,
-          }),
-        );
-        const messages = out.Messages ?? [];
-        if (messages.length === 0) break;
-        for (const message of messages) {
-          if (!message.Body || !message.ReceiptHandle) continue;
-          if (message.MessageId) {
-            if (seen.has(message.MessageId)) continue;
-            seen.add(message.MessageId);
-          }
-          const id = `${name}\n${message.ReceiptHandle}`;
-          const read = readDeadLetterRecord(message.Body);
-          if (!('record' in read)) {
-            unreadable.push(id);
-            onUnreadable?.({ id: `${name}/${message.MessageId ?? '?'}`, reason: read.reason });
-            continue;
-          }
-          taken++;
-          entries.push({ id, record: read.record });
+    const seen = new Set<string>();
+    let taken = 0;
+    while (taken < limit) {
+      const { client, sdk } = await this.sqs();
+      const out = await client.send(
+        new sdk.ReceiveMessageCommand({
+          QueueUrl: this.urlFor(name),
+          MaxNumberOfMessages: Math.min(10, limit - taken),
+          VisibilityTimeout: this.visibilityTimeout,
+          WaitTimeSeconds: this.waitSeconds,
+        }),
+      );
+      const messages = out.Messages ?? [];
+      if (messages.length === 0) break;
+      for (const message of messages) {
+        if (!message.Body || !message.ReceiptHandle) continue;
+        if (message.MessageId) {
+          if (seen.has(message.MessageId)) continue;
+          seen.add(message.MessageId);
         }
+        const id = `${name}\n${message.ReceiptHandle}`;
+        const read = readDeadLetterRecord(message.Body);
+        if (!('record' in read)) {
+          unreadable.push(id);
+          onUnreadable?.({ id: `${name}/${message.MessageId ?? '?'}`, reason: read.reason });
+          continue;
+        }
+        taken++;
+        entries.push({ id, record: read.record });
       }
     }
   }
