@@ -21,8 +21,8 @@ export interface PoolOptions {
 export class EnvironmentPool {
   readonly #options: PoolOptions;
   readonly #environments = new Set<ExecutionEnvironment>();
-  /** Environments being started: they count against the limit already. */
-  #starting = 0;
+  /** Environments being started: they count against the limit already, and close() waits for them. */
+  readonly #starting = new Set<Promise<unknown>>();
   readonly #waiters: Array<() => void> = [];
   #closed = false;
 
@@ -35,7 +35,7 @@ export class EnvironmentPool {
 
   /** How many environments exist (busy or idle). */
   get size(): number {
-    return this.#environments.size + this.#starting;
+    return this.#environments.size + this.#starting.size;
   }
 
   environments(): readonly ExecutionEnvironment[] {
@@ -54,6 +54,8 @@ export class EnvironmentPool {
 
   async close(): Promise<void> {
     this.#closed = true;
+    // A start still under way kills its own environment when it sees the pool closed (#startOne).
+    await Promise.allSettled([...this.#starting]);
     await Promise.all([...this.#environments].map((environment) => environment.kill()));
     this.#environments.clear();
     for (const wake of this.#waiters.splice(0)) wake();
@@ -73,15 +75,22 @@ export class EnvironmentPool {
   }
 
   async #startOne(): Promise<ExecutionEnvironment> {
-    this.#starting += 1;
-    try {
-      const { spec, tools, onLog } = this.#options;
-      const environment = await ExecutionEnvironment.start(spec, tools, onLog);
+    const { spec, tools, onLog } = this.#options;
+    const starting = ExecutionEnvironment.start(spec, tools, onLog).then(async (environment) => {
+      if (this.#closed) {
+        // close() ran while this one was starting: nobody else would ever end its process.
+        await environment.kill();
+        throw new Error('the endpoint is closing');
+      }
       environment.reserve();
       this.#environments.add(environment);
       return environment;
+    });
+    this.#starting.add(starting);
+    try {
+      return await starting;
     } finally {
-      this.#starting -= 1;
+      this.#starting.delete(starting);
     }
   }
 
