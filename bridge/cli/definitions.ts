@@ -281,7 +281,10 @@ export const DLQ_DELETE = {
   flags: { yes: YES, json: JSON_FLAG, ...DLQ_SHARED },
   env: [...ETCD_ENV, ...DLQ_ENV],
   example: 'npx etcd-bridge dlq delete heat-stacks/42 --yes --group dev',
-  notes: ['asks for confirmation on a terminal; elsewhere --yes is required'],
+  notes: [
+    'asks for confirmation on a terminal; elsewhere --yes is required',
+    'an entry that is not a record is dropped by the id its listing printed on stderr',
+  ],
 } as const satisfies CommandDefinition;
 
 export const DLQ_PURGE = {

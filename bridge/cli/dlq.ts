@@ -181,13 +181,9 @@ async function listAll(
 }
 
 /** Tells, on stderr, of an entry a listing skipped, and how to be rid of it. */
-function warnUnreadable(io: CliIo, sub: string, queue: DeadLetterQueue): OnUnreadable {
+function warnUnreadable(io: CliIo, sub: string): OnUnreadable {
   return ({ id, reason }) =>
-    io.err(
-      `etcd-bridge dlq ${sub}: skipped ${id}: ${reason}; ${
-        queue.kind === 'etcd' ? `\`etcd-bridge dlq delete ${id}\` removes it` : 'left in the queue'
-      }\n`,
-    );
+    io.err(`etcd-bridge dlq ${sub}: skipped ${id}: ${reason}; \`etcd-bridge dlq delete ${id}\` removes it\n`);
 }
 
 function asJson(record: DeadLetterRecord): Record<string, unknown> {
@@ -200,7 +196,7 @@ async function list(
   limit: number,
   json: boolean,
 ): Promise<number> {
-  const entries = await listAll(queue, config, route, limit, warnUnreadable(io, 'list', queue));
+  const entries = await listAll(queue, config, route, limit, warnUnreadable(io, 'list'));
   if (json) {
     io.out(`${JSON.stringify(entries.map((e) => asJson(e.record)))}\n`);
     return 0;
@@ -297,7 +293,7 @@ async function redriveCommand(
       ...(route !== undefined ? { route } : {}),
       ...(values.id !== undefined ? { id: values.id } : {}),
       onProgress: (done, total) => bar.update(done, total),
-      onUnreadable: warnUnreadable(io, 'redrive', ctx.queue),
+      onUnreadable: warnUnreadable(io, 'redrive'),
     });
   } finally {
     bar.done();
@@ -399,11 +395,12 @@ async function deleteOne(
   const unreadable: UnreadableEntry[] = [];
   const record = await findOne(ctx, 'delete', id, unreadable);
   if (record === undefined) {
-    // An entry that is no record can still be dropped by its id (etcd: it names the key).
+    // An entry that is no record can still be dropped by the id the listing told.
     const named = unreadable.find((entry) => entry.id === id);
-    if (!named || queue.kind !== 'etcd') return 1;
-    if (!(await confirmed(ctx, `Drop ${id} (${named.reason}) from the etcd queue?`, values.yes))) return 1;
-    const gone = (await queue.deleteEntry?.(id)) ?? false;
+    if (!named || !queue.deleteEntry) return 1;
+    if (!(await confirmed(ctx, `Drop ${id} (${named.reason}) from the ${queue.kind} queue?`, values.yes)))
+      return 1;
+    const gone = await queue.deleteEntry(id);
     if (values.json) io.out(`${JSON.stringify({ deleted: gone ? [id] : [], queue: queue.kind })}\n`);
     else if (gone) io.out(`deleted ${id}\n`);
     return gone ? 0 : 1;

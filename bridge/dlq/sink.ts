@@ -15,7 +15,7 @@ export interface DeadLetterEntry {
  * skip it and say so, and `dlq delete <id>` removes it where the sink can name it.
  */
 export interface UnreadableEntry {
-  /** What `dlq delete` takes (etcd: `<route>/<revision>/<discriminator>`; SQS: the message id). */
+  /** What `dlq delete` takes (etcd: `<route>/<revision>/<discriminator>`; SQS: `<route>/<message id>`). */
   readonly id: string;
   readonly reason: string;
 }
@@ -68,7 +68,7 @@ export interface DeadLetterQueue extends DeadLetterSink {
    * undefined when the queue holds none by that id.
    */
   delete(id: string): Promise<DeadLetterRecord | undefined>;
-  /** Delete an entry that is not a record, by the id a listing told (etcd only). */
+  /** Delete an entry that is not a record, by the id a listing told; true if there was one. */
   deleteEntry?(id: string): Promise<boolean>;
   /**
    * Drop every record of the route. etcd: the records deleted, exactly. SQS: PurgeQueue (visible

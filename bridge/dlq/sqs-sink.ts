@@ -104,6 +104,29 @@ export class SqsDeadLetterSink implements DeadLetterQueue {
     unreadable: string[],
     onUnreadable: OnUnreadable | undefined,
   ): Promise<void> {
+    let taken = 0;
+    await this.receiveRoute(name, limit, (message) => {
+      const read = readDeadLetterRecord(message.body);
+      if (!('record' in read)) {
+        unreadable.push(message.id);
+        onUnreadable?.({ id: `${name}/${message.messageId ?? '?'}`, reason: read.reason });
+        return 'skipped';
+      }
+      taken++;
+      entries.push({ id: message.id, record: read.record });
+      return taken < limit ? 'taken' : 'done';
+    });
+  }
+
+  /**
+   * Receives the route's messages, each once (hidden for the visibility timeout), page by page
+   * until `visit` says it is done or a receive comes back empty. `limit` sizes the pages.
+   */
+  private async receiveRoute(
+    name: string,
+    limit: number,
+    visit: (message: ReceivedMessage) => 'taken' | 'skipped' | 'done',
+  ): Promise<void> {
     const seen = new Set<string>();
     let taken = 0;
     while (taken < limit) {
@@ -117,28 +140,35 @@ export class SqsDeadLetterSink implements DeadLetterQueue {
         }),
       );
       const messages = out.Messages ?? [];
-      if (messages.length === 0) break;
-      for (const message of messages) {
+      if (messages.length === 0) return;
+      for (const [at, message] of messages.entries()) {
         if (!message.Body || !message.ReceiptHandle) continue;
         if (message.MessageId) {
           if (seen.has(message.MessageId)) continue;
           seen.add(message.MessageId);
         }
-        const id = `${name}\n${message.ReceiptHandle}`;
-        const read = readDeadLetterRecord(message.Body);
-        if (!('record' in read)) {
-          unreadable.push(id);
-          onUnreadable?.({ id: `${name}/${message.MessageId ?? '?'}`, reason: read.reason });
-          continue;
+        const visited = visit({
+          id: `${name}\n${message.ReceiptHandle}`,
+          messageId: message.MessageId,
+          body: message.Body,
+        });
+        if (visited === 'done') {
+          // The rest of this page was received but not visited: hand it back, visible at once.
+          const rest = messages.slice(at + 1).filter((m) => m.ReceiptHandle !== undefined);
+          await this.releaseIds(rest.map((m) => `${name}\n${m.ReceiptHandle}`));
+          return;
         }
-        taken++;
-        entries.push({ id, record: read.record });
+        if (visited === 'taken') taken++;
       }
     }
   }
 
   async remove(entry: DeadLetterEntry): Promise<void> {
-    const { route, receipt } = splitId(entry.id);
+    await this.deleteReceived(entry.id);
+  }
+
+  private async deleteReceived(id: string): Promise<void> {
+    const { route, receipt } = splitId(id);
     const { client, sdk } = await this.sqs();
     await client.send(new sdk.DeleteMessageCommand({ QueueUrl: this.urlFor(route), ReceiptHandle: receipt }));
   }
@@ -181,6 +211,34 @@ export class SqsDeadLetterSink implements DeadLetterQueue {
     return found?.record;
   }
 
+  /**
+   * Deletes a message that is not a record, by the `<route>/<message id>` a listing told: receives
+   * the route's messages until it turns up, deletes it by its receipt, and makes the others visible
+   * again. A message that reads as a record is left alone (`delete` takes those by record id).
+   */
+  async deleteEntry(id: string): Promise<boolean> {
+    const at = id.indexOf('/');
+    const route = id.slice(0, at);
+    const messageId = id.slice(at + 1);
+    if (at < 0 || messageId === '' || !Object.hasOwn(this.queueUrls, route)) return false;
+    const received: string[] = [];
+    let found: string | undefined;
+    try {
+      await this.receiveRoute(route, Number.MAX_SAFE_INTEGER, (message) => {
+        if (message.messageId === messageId && !('record' in readDeadLetterRecord(message.body))) {
+          found = message.id;
+          return 'done';
+        }
+        received.push(message.id);
+        return 'taken';
+      });
+      if (found !== undefined) await this.deleteReceived(found);
+    } finally {
+      await this.releaseIds(received);
+    }
+    return found !== undefined;
+  }
+
   async purge(route: string): Promise<number> {
     const count = await this.count(route);
     const { client, sdk } = await this.sqs();
@@ -215,6 +273,13 @@ export class SqsDeadLetterSink implements DeadLetterQueue {
       }
     }
   }
+}
+
+/** A message as a receive handed it over: the entry id (`<route>\n<receipt>`), SQS's id, the body. */
+interface ReceivedMessage {
+  readonly id: string;
+  readonly messageId: string | undefined;
+  readonly body: string;
 }
 
 function splitId(id: string): { route: string; receipt: string } {

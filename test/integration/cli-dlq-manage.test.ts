@@ -231,7 +231,7 @@ describe('entries that are not dead-letter records', () => {
     expect(after.stdout).toContain('1 dead-lettered record(s)');
   });
 
-  it('SQS: list goes on past it and hands the message back (visible again)', async () => {
+  it('SQS: list goes on past it and hands the message back (visible again); delete removes it by the id the listing gave', async () => {
     const url = await fauxqs.createQueue('unreadable-heat-stacks-dlq');
     const jobUrl = await fauxqs.createQueue('unreadable-job-state-dlq');
     const sink = new SqsDeadLetterSink(
@@ -260,5 +260,22 @@ describe('entries that are not dead-letter records', () => {
     const again = await cli(['dlq', 'list'], env);
     expect(again.stdout).toContain('1 dead-lettered record(s) in the sqs queue');
     expect(again.stderr).toContain('skipped');
+    // Delete by the id the listing told: that message goes, the record stays (and stays visible).
+    const id = /skipped (heat-stacks\/\S+):/.exec(listed.stderr)?.[1];
+    expect(id).toBeDefined();
+    const deleted = await cli(['dlq', 'delete', id!, '--yes'], env);
+    expect(deleted.code, deleted.stderr).toBe(0);
+    expect(deleted.stdout).toContain(`deleted ${id}`);
+    const after = await cli(['dlq', 'list'], env);
+    expect(after.stdout).toContain('1 dead-lettered record(s) in the sqs queue');
+    expect(after.stderr).not.toContain('skipped');
+    // The record's message id does not name an unreadable entry: delete by it finds nothing.
+    const { ReceiveMessageCommand } = await import('@aws-sdk/client-sqs');
+    const peek = await fauxqs.client.send(
+      new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10, VisibilityTimeout: 0 }),
+    );
+    const recordMessage = peek.Messages?.[0]?.MessageId;
+    expect(await sink.deleteEntry(`heat-stacks/${recordMessage}`)).toBe(false);
+    expect(await sink.count('heat-stacks')).toBe(1);
   });
 });
