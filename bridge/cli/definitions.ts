@@ -303,7 +303,10 @@ export const DLQ_PURGE = {
   },
   env: [...ETCD_ENV, ...DLQ_ENV],
   example: 'npx etcd-bridge dlq purge --route heat-stacks --yes --group dev',
-  notes: ['asks for confirmation on a terminal; elsewhere --yes is required'],
+  notes: [
+    'asks for confirmation on a terminal; elsewhere --yes is required',
+    'on SQS it is PurgeQueue: an approximate count, and records sent during the purge (up to 60 s) may go too',
+  ],
 } as const satisfies CommandDefinition;
 
 export const DLQ_SUBCOMMANDS = {
