@@ -35,14 +35,16 @@ export function createStageHandler(stage: Stage) {
   // publish". Lambda runs one invocation at a time in an instance, with metrics on.
   const publishes = metrics.publishes;
 
-  const processBatch = async (request: StageRequest, _context: Context): Promise<StageResponse> => {
+  const processBatch = async (request: StageRequest, context: Context): Promise<StageResponse> => {
     const response = runStageBatch(stage, request);
     if (publishes) {
       metrics.addMetric('RecordsProcessed', MetricUnit.Count, response.results.length);
       metrics.addMetric('RecordsFailed', MetricUnit.Count, response.batchItemFailures.length);
     }
+    // The logger's Lambda context is one per handler, and the in-process host runs batches at once:
+    // by now it may be another invocation's. This invocation's own request id goes on its lines.
     for (const failure of response.batchItemFailures) {
-      logger.warn('record failed', { ...failure });
+      logger.warn('record failed', { ...failure, function_request_id: context.awsRequestId });
     }
     return response;
   };

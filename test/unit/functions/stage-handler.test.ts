@@ -60,3 +60,30 @@ describe('createStageHandler', () => {
     expect(output.text()).not.toContain('No application metrics');
   });
 });
+
+describe('createStageHandler, batches at once (the in-process host)', () => {
+  it("logs each record's failure with the request id of the invocation it failed in", async () => {
+    vi.stubEnv('POWERTOOLS_METRICS_DISABLED', 'true');
+    const handler = createStageHandler(heatStacksStage);
+    const output = captureOutput();
+    const ids = ['a', 'b', 'c'];
+    await Promise.all(
+      ids.map((id) =>
+        handler(
+          { route: 'heat-stacks', records: [stageRecord({ id, key: HEAT_KEY, value: 'not json' })] },
+          createLambdaContext({ functionName: 'heat-stacks', timeoutMs: 1_000, requestId: `request-${id}` }),
+        ),
+      ),
+    );
+    vi.restoreAllMocks();
+    const failures = output
+      .text()
+      .split('\n')
+      .filter((line) => line.includes('"record failed"'))
+      .map((line) => JSON.parse(line) as { itemIdentifier: string; function_request_id: string });
+
+    expect(failures.map((f) => [f.itemIdentifier, f.function_request_id])).toEqual(
+      ids.map((id) => [id, `request-${id}`]),
+    );
+  });
+});
