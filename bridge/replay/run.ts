@@ -83,16 +83,18 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
     const inputRevisions = new Set<bigint>();
     let done = 0;
     for (const line of inputs) {
-      const header =
-        line.action === 'put'
-          ? (
-              await client
-                .put(line.key)
-                .value(line.value ?? '')
-                .exec()
-            ).header
-          : (await client.delete().key(line.key).exec()).header;
-      inputRevisions.add(BigInt(header.revision));
+      if (line.action === 'put') {
+        const { header } = await client
+          .put(line.key)
+          .value(line.value ?? '')
+          .exec();
+        inputRevisions.add(BigInt(header.revision));
+      } else {
+        // A delete of a key that is not there makes no revision: its header's revision is the last
+        // write's, perhaps the pipeline's own, which must not be taken for an input.
+        const { header, deleted } = await client.delete().key(line.key).exec();
+        if (BigInt(deleted) > 0n) inputRevisions.add(BigInt(header.revision));
+      }
       await waitUntilSettled(bridge, recorder);
       options.onProgress?.(++done, inputs.length);
     }
