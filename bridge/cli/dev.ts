@@ -3,8 +3,9 @@
  * invoking the stage functions through it over HTTP; then the seed demo. Keeps running until
  * Ctrl-C; `--once` plays the demo and exits 0 when (2) and (3) are byte-identical to the seed.
  */
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Bridge } from '../bridge.js';
 import { parseBridgeConfig } from '../config.js';
 import { describeRecord, playSeed } from '../demo/play-seed.js';
@@ -71,6 +72,8 @@ export async function devCommand(args: string[]): Promise<number> {
 
   try {
     const dataDir = values['data-dir'] ?? join(packageRoot(), '.data', 'etcd');
+    // Released last, once etcd has stopped.
+    cleanups.push(lockDataDir(dataDir));
     const etcd = await EmbeddedEtcd.start({
       dataDir,
       clientPort: await preferredPort(ports.etcd),
@@ -168,6 +171,47 @@ export async function devCommand(args: string[]): Promise<number> {
     if (error instanceof CliFailure || error instanceof CliUsageError) throw error;
     process.stderr.write(`etcd-bridge dev: ${errorMessage(error)}\n`);
     return 1;
+  }
+}
+
+/**
+ * One dev per data dir: a second etcd on it waits for the first one's flock on its db and fails
+ * after the start timeout. Held in `<data dir>.dev.pid`; a file whose process is gone is stale.
+ */
+function lockDataDir(dataDir: string): () => void {
+  const lock = `${dataDir}.dev.pid`;
+  mkdirSync(dirname(lock), { recursive: true });
+  for (;;) {
+    try {
+      writeFileSync(lock, `${process.pid}\n`, { flag: 'wx' });
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+    let pid = Number.NaN;
+    try {
+      pid = Number(readFileSync(lock, 'utf8').trim());
+    } catch {
+      continue; // released meanwhile
+    }
+    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && isAlive(pid))
+      throw new CliFailure(
+        `data dir ${dataDir} is in use by another etcd-bridge dev (pid ${pid}); stop it, or give this one another --data-dir`,
+        2,
+      );
+    rmSync(lock, { force: true });
+  }
+  const release = () => rmSync(lock, { force: true });
+  process.once('exit', release);
+  return release;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
