@@ -10,7 +10,8 @@ import {
 
 // A bridge runs with its own heap settings (bin/v8-flags.js): re-executed in place with them where
 // Node can (process.execve: same pid, stdio and signals), before anything else is loaded.
-const command = process.argv[2];
+// The command as main reads it: --verbose may come before it (bridge/cli/main.ts takes it from anywhere).
+const command = process.argv.slice(2).find((arg) => arg !== '--verbose');
 if (LONG_RUNNING_COMMANDS.includes(command) && typeof process.execve === 'function') {
   const missing = missingV8Flags(process.execArgv, process.env.NODE_OPTIONS);
   if (missing.length > 0 || missingBridgeEnv(process.env).length > 0) {
