@@ -137,7 +137,8 @@ export class BridgeStack extends Stack {
     });
 
     // Least privilege, written out by hand: `grantInvoke` would add `<arn>:*` (all versions and aliases) and
-    // `grantSendMessages` would add GetQueueAttributes/GetQueueUrl, which the bridge does not need.
+    // `grantSendMessages` would add GetQueueUrl, which the bridge does not need. GetQueueAttributes it does:
+    // `start`'s preflight asks each dead-letter queue for it (bridge/preflight/queues.ts) and exits 2 if denied.
     const taskRole = this.taskDefinition.taskRole;
     taskRole.addToPrincipalPolicy(
       new iam.PolicyStatement({
@@ -149,7 +150,7 @@ export class BridgeStack extends Stack {
     taskRole.addToPrincipalPolicy(
       new iam.PolicyStatement({
         sid: 'SendToDeadLetterQueues',
-        actions: ['sqs:SendMessage'],
+        actions: ['sqs:GetQueueAttributes', 'sqs:SendMessage'],
         resources: [heatStacks.deadLetterQueue.queueArn, jobState.deadLetterQueue.queueArn],
       }),
     );

@@ -179,7 +179,7 @@ describe('BridgeStack', () => {
     template().hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
   });
 
-  it('task role: lambda:InvokeFunction on the two functions and sqs:SendMessage on the two DLQs, no wildcards', () => {
+  it('task role: lambda:InvokeFunction on the two functions and sqs:SendMessage and sqs:GetQueueAttributes (preflight) on the two DLQs, no wildcards', () => {
     const statements = policyStatements(synth.bridge.taskDefinition.taskRole.node.findChild('DefaultPolicy'));
     const out = (construct: { node: { defaultChild?: unknown } }) =>
       pipelineOutput(Match.stringLikeRegexp(`^PublishOutputFnGetAtt${id(synth.pipeline, construct)}Arn`));
@@ -197,7 +197,7 @@ describe('BridgeStack', () => {
           {
             Sid: 'SendToDeadLetterQueues',
             Effect: 'Allow',
-            Action: 'sqs:SendMessage',
+            Action: ['sqs:GetQueueAttributes', 'sqs:SendMessage'],
             Resource: [out(s['heat-stacks'].deadLetterQueue), out(s['job-state'].deadLetterQueue)],
           },
         ],
