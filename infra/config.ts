@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { STAGE_NAMES, type StageName } from '../shared/index.js';
+import { LAG_COUNT_LIMIT, STAGE_NAMES, type StageName } from '../shared/index.js';
 
 /**
  * Typed, validated configuration of the CDK app, read from CDK context.
@@ -128,7 +128,8 @@ const schema = z
         'must be the ARN of an SNS topic',
       )
       .optional(),
-    lagRevisionsThreshold: int(1, 1_000_000_000).default(1000),
+    // The bridge counts its lag up to LAG_COUNT_LIMIT: a threshold at or above it is an alarm that never fires.
+    lagRevisionsThreshold: int(1, LAG_COUNT_LIMIT - 1).default(1000),
     lagSecondsThreshold: int(1, 86_400).default(300),
     lagEvaluationMinutes: int(1, 60).default(5),
     removalPolicy: z.enum(['retain', 'destroy']).default('retain'),
@@ -206,6 +207,12 @@ export function parseConfig(context: Readonly<Record<string, unknown>>): BridgeC
   const c = result.data;
   return {
     ...c,
+    // Each endpoint with its port written out, no trailing `/`: the bridge's gRPC client would otherwise take an
+    // endpoint without a port to 443 (gRPC's default), not to the 2379 the security group opens.
+    etcdEndpoints: c.etcdEndpoints.map((e) => {
+      const bare = e.replace(/\/$/, '');
+      return ETCD_ENDPOINT.exec(e)?.[1] === undefined ? `${bare}:2379` : bare;
+    }),
     etcdPorts: [...new Set(c.etcdEndpoints.map((e) => Number(ETCD_ENDPOINT.exec(e)?.[1] ?? 2379)))],
     reservedConcurrency: {
       'heat-stacks': c.heatStacksReservedConcurrency,

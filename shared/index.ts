@@ -41,7 +41,7 @@ export type { KeyPattern } from './key-pattern.js';
 export { compileKeyPattern } from './key-pattern.js';
 export { KEY_PATTERNS, parseResourceKey, resourceKey } from './keys.js';
 export type { StageName } from './names.js';
-export { METRICS_NAMESPACE, STAGE_NAMES } from './names.js';
+export { LAG_COUNT_LIMIT, METRICS_NAMESPACE, STAGE_NAMES } from './names.js';
 export type { RetryPolicy, Route, RouteInput } from './routes.js';
 export { DEFAULT_ROUTES, RetryPolicySchema, RouteSchema } from './routes.js';
 export { heatStacksStage, heatStacksTransform } from './stages/heat-stacks.js';

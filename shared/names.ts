@@ -12,5 +12,11 @@ export function isStageName(name: string): name is StageName {
   return (STAGE_NAMES as readonly string[]).includes(name);
 }
 
+/**
+ * The most revisions a route's lag is counted up to (`LagRevisions`, `etcd_bridge_lag_revisions`): a
+ * backlog beyond it reads as this figure. The CDK's lag alarm threshold must stay below it.
+ */
+export const LAG_COUNT_LIMIT = 10_000;
+
 /** The CloudWatch metrics namespace of the stage functions and the bridge. */
 export const METRICS_NAMESPACE = 'EtcdBridge';

@@ -242,11 +242,20 @@ export async function startObservability(
 
   let emfTimer: NodeJS.Timeout | undefined;
   const emfIntervalMs = config.emfIntervalMs ?? 0;
+  // CloudWatch sums DeadLettered per period (the dashboard's Sum): each line carries the records
+  // dead-lettered since the previous one, not the route's running total.
+  const deadLetteredBefore = new Map<string, number>();
   if (emfIntervalMs > 0) {
     emfTimer = setInterval(() => {
       routes().then(
         (current) => {
-          for (const r of current) process.stdout.write(`${emfLine(r.route, emfValues(r))}\n`);
+          for (const r of current) {
+            const values = emfValues(r);
+            const total = values.DeadLettered;
+            values.DeadLettered = Math.max(0, total - (deadLetteredBefore.get(r.route) ?? 0));
+            deadLetteredBefore.set(r.route, total);
+            process.stdout.write(`${emfLine(r.route, values)}\n`);
+          }
         },
         (error: unknown) => logger.log('warn', 'EMF metrics skipped', { error: String(error) }),
       );

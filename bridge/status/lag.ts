@@ -12,9 +12,10 @@
  * backlog costs one bounded read: beyond it the figure stays at the limit.
  */
 import type { Etcd3 } from 'etcd3';
+import { LAG_COUNT_LIMIT } from '../../shared/names.js';
 import { prefixRangeEnd } from '../etcd/ops.js';
 
-export const LAG_COUNT_LIMIT = 10_000;
+export { LAG_COUNT_LIMIT };
 
 /** Keys under `prefix` last changed after revision `after`, at most `limit`. */
 export async function keysChangedAfter(

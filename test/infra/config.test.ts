@@ -21,7 +21,7 @@ describe('parseConfig', () => {
       stackPrefix: 'EtcdBridge',
       maxAzs: 2,
       natGateways: 1,
-      etcdEndpoints: ['https://etcd-0:2379', 'http://etcd-1:12379', 'https://etcd-2'],
+      etcdEndpoints: ['https://etcd-0:2379', 'http://etcd-1:12379', 'https://etcd-2:2379'],
       etcdPorts: [2379, 12379],
       etcdPeerCidr: '0.0.0.0/0',
       bridgeGroup: 'etcd-bridge',
