@@ -10,11 +10,26 @@ import { BOOKKEEPING_ROOT } from './keyspace.js';
 
 export const DEFAULT_ETCD_ENDPOINT = 'http://127.0.0.1:2379';
 
+/** `http(s)://host[:port]`, nothing after it but an optional `/`; an IPv6 host in brackets. */
+const ETCD_ENDPOINT = /^(https?):\/\/(\[[0-9A-Fa-f:.]+\]|[^/:?#@\s[\]]+)(?::(\d{1,5}))?\/?$/;
+
+/**
+ * One etcd endpoint, written out as `scheme://host:port`. etcd3 hands the host and port to gRPC,
+ * whose default port is 443 whatever the scheme, so a missing port becomes etcd's own 2379; and
+ * gRPC cannot parse a trailing `/`.
+ */
+export const EtcdEndpointSchema = z.string().transform((url, ctx) => {
+  const match = ETCD_ENDPOINT.exec(url);
+  const port = Number(match?.[3] ?? 2379);
+  if (!match || port < 1 || port > 65_535) {
+    ctx.addIssue({ code: 'custom', message: `must be http(s)://host[:port], got ${JSON.stringify(url)}` });
+    return z.NEVER;
+  }
+  return `${match[1]}://${match[2]}:${port}`;
+});
+
 const EtcdConfigSchema = z.strictObject({
-  endpoints: z
-    .array(z.url({ protocol: /^https?$/ }))
-    .min(1)
-    .default([DEFAULT_ETCD_ENDPOINT]),
+  endpoints: z.array(EtcdEndpointSchema).min(1).default([DEFAULT_ETCD_ENDPOINT]),
   username: z.string().min(1).optional(),
   password: z.string().optional(),
   /** TLS: PEM text or a file path for each (PEM text wins when both are given). */

@@ -36,14 +36,16 @@ export async function lambdaEndpointCommand(args: string[]): Promise<number> {
     );
 
   // --etcd and --group as `start` takes them: a bad one would lose the async dead letters later.
-  const endpoints = values.etcd?.split(',').map((url) => url.trim());
-  if (endpoints !== undefined) {
-    const checked = BridgeConfigSchema.safeParse({ etcd: { endpoints }, group: values.group });
+  let endpoints: string[] | undefined;
+  if (values.etcd !== undefined) {
+    const given = values.etcd.split(',').map((url) => url.trim());
+    const checked = BridgeConfigSchema.safeParse({ etcd: { endpoints: given }, group: values.group });
     if (!checked.success) {
       const issue = checked.error.issues[0];
       const flag = issue?.path[0] === 'group' ? '--group' : '--etcd';
       throw new CliUsageError(`lambda-endpoint: ${flag}: ${issue?.message} (${issue?.path.join('.')})`);
     }
+    endpoints = checked.data.etcd.endpoints;
   }
 
   const logger = createLogger({ serviceName: 'lambda-endpoint' });

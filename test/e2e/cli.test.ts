@@ -69,7 +69,7 @@ describe('etcd-bridge CLI', () => {
   it('lambda-endpoint checks --etcd, --group and --port before it serves anything', async () => {
     const etcd = await runCli(['lambda-endpoint', '--port', '0', '--etcd', 'notaurl']);
     expect(etcd.code).toBe(2);
-    expect(etcd.stderr).toContain('--etcd: Invalid URL');
+    expect(etcd.stderr).toContain('--etcd: must be http(s)://host[:port], got "notaurl"');
     const group = await runCli([
       'lambda-endpoint',
       '--port',

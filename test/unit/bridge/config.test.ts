@@ -21,6 +21,28 @@ describe('bridge configuration', () => {
     expect(() => parseBridgeConfig({ etcd: { maxTxnOps: 4 } }, 'b.json')).toThrow(/etcd\.maxTxnOps: /);
   });
 
+  it("writes each etcd endpoint out with its port: gRPC would take a port-less one to 443, not etcd's 2379", () => {
+    const endpoints = (given: string[]) => parseBridgeConfig({ etcd: { endpoints: given } }).etcd.endpoints;
+    expect(
+      endpoints(['http://etcd-0', 'https://etcd-1/', 'http://10.0.0.5:12379/', 'https://[::1]']),
+    ).toEqual(['http://etcd-0:2379', 'https://etcd-1:2379', 'http://10.0.0.5:12379', 'https://[::1]:2379']);
+    // A port that is a scheme's default stays as written (URL parsing would drop it).
+    expect(endpoints(['http://etcd-0:80', 'https://etcd-0:443'])).toEqual([
+      'http://etcd-0:80',
+      'https://etcd-0:443',
+    ]);
+    for (const bad of [
+      'etcd-0:2379',
+      'grpc://etcd-0',
+      'http://etcd-0/v3',
+      'http://etcd-0:99999',
+      'http://u@etcd-0',
+    ])
+      expect(() => parseBridgeConfig({ etcd: { endpoints: [bad] } }), bad).toThrow(
+        /etcd\.endpoints\.0: must be http\(s\):\/\/host\[:port\]/,
+      );
+  });
+
   it('names every bad field', () => {
     const run = () =>
       parseBridgeConfig(
