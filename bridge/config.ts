@@ -71,7 +71,8 @@ export const BridgeConfigSchema = z
         /** Lambda endpoint (LocalStack, `sam local start-lambda`, ours); default: AWS_ENDPOINT_URL_LAMBDA or AWS. */
         endpoint: z.url().optional(),
         region: z.string().optional(),
-        timeoutMs: z.number().int().min(100).max(900_000).default(60_000),
+        /** One invocation, the network included: above the function's own timeout (Lambda's longest is 900 s). */
+        timeoutMs: z.number().int().min(100).max(960_000).default(60_000),
       })
       .default({ mode: 'inprocess', timeoutMs: 60_000 }),
     /** Records held at once over all keys of a route; above it the watch pauses. */
@@ -206,9 +207,14 @@ export function applyEnvironment(
     };
     out.deadLetter = deadLetter;
   }
-  if (env.AWS_ENDPOINT_URL_LAMBDA) {
+  if (env.AWS_ENDPOINT_URL_LAMBDA || env.INVOKE_TIMEOUT_MS) {
     const invoke = { ...((out.invoke as Record<string, unknown> | undefined) ?? {}) };
-    invoke.endpoint = env.AWS_ENDPOINT_URL_LAMBDA;
+    if (env.AWS_ENDPOINT_URL_LAMBDA) invoke.endpoint = env.AWS_ENDPOINT_URL_LAMBDA;
+    // A number, or left as text for the schema to refuse, naming invoke.timeoutMs.
+    if (env.INVOKE_TIMEOUT_MS)
+      invoke.timeoutMs = /^\d+$/.test(env.INVOKE_TIMEOUT_MS)
+        ? Number(env.INVOKE_TIMEOUT_MS)
+        : env.INVOKE_TIMEOUT_MS;
     out.invoke = invoke;
   }
   if (env.ECS_CONTAINER_METADATA_URI_V4) {

@@ -104,6 +104,7 @@ const LAMBDA_ENV: readonly EnvDefinition[] = [
     description: 'function name or ARN per route (default: the stage name)',
   },
   { name: 'AWS_ENDPOINT_URL_LAMBDA', description: 'Lambda API endpoint (as --lambda-endpoint)' },
+  { name: 'INVOKE_TIMEOUT_MS', description: 'how long one invocation may take (invoke.timeoutMs)' },
   {
     name: 'AWS_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_PROFILE',
     description: 'region and credentials when invoking AWS Lambda or SQS',

@@ -25,6 +25,14 @@ export const ETCD_SECRET_FIELDS = {
 /** The container health check; the image's HEALTHCHECK (Dockerfile) runs the same probe. */
 const HEALTH_PROBE = `fetch('http://127.0.0.1:${BRIDGE_HTTP_PORT}/healthz').then((r)=>process.exit(r.ok?0:1),()=>process.exit(1))`;
 
+/**
+ * The bridge's invoke timeout for functions of this timeout: theirs and 10 s more for the call's
+ * network and a cold start's init, at least the bridge's default of 60 s.
+ */
+export function bridgeInvokeTimeoutMs(functionTimeoutSeconds: number): number {
+  return Math.max(60_000, (functionTimeoutSeconds + 10) * 1000);
+}
+
 export interface BridgeStackProps extends StackProps {
   /** The app's validated configuration. */
   readonly config: BridgeConfig;
@@ -117,6 +125,9 @@ export class BridgeStack extends Stack {
         HEAT_STACKS_DLQ_URL: heatStacks.deadLetterQueue.queueUrl,
         JOB_STATE_DLQ_URL: jobState.deadLetterQueue.queueUrl,
         AWS_REGION: this.region,
+        // The bridge waits for a function as long as the function may run, and a little more for the
+        // network: giving up sooner would invoke it again while the first one still runs.
+        INVOKE_TIMEOUT_MS: String(bridgeInvokeTimeoutMs(config.functionTimeoutSeconds)),
       },
       secrets: Object.fromEntries(
         Object.entries(ETCD_SECRET_FIELDS).map(([name, field]) => [

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { Stack } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { applyEnvironment, parseBridgeConfig } from '../../bridge/config.js';
 import { acknowledgements, literalStrings, nagFindings, type SynthesizedApp, synthApp } from './support.js';
 
 const SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:etcd/bridge-AbC123';
@@ -146,6 +147,8 @@ describe('BridgeStack', () => {
               ),
             },
             { Name: 'AWS_REGION', Value: { Ref: 'AWS::Region' } },
+            // The functions' 30 s and 10 s more are under the bridge's own 60 s default.
+            { Name: 'INVOKE_TIMEOUT_MS', Value: '60000' },
           ],
           Secrets: [
             'ETCD_USERNAME:username',
@@ -268,6 +271,23 @@ describe('BridgeStack', () => {
       expect.stringMatching(/^ENTRYPOINT \["node", (?:"--[a-z-]+=\d+", )*"bin\/etcd-bridge\.js"\]$/),
     );
     expect(runtime).toContain('CMD ["start", "--config", "/app/config/routes.json", "--invoke", "lambda"]');
+  });
+
+  it("gives the bridge an invoke timeout above a long function's own, which the bridge then uses", () => {
+    const variant = synthApp({ 'etcdBridge:functionTimeoutSeconds': '900' }, { bundle: false });
+    const task = Object.values(
+      variant.template(variant.bridge).findResources('AWS::ECS::TaskDefinition'),
+    )[0] as {
+      Properties: { ContainerDefinitions: Array<{ Environment: Array<{ Name: string; Value: unknown }> }> };
+    };
+    const env = Object.fromEntries(
+      task.Properties.ContainerDefinitions[0]!.Environment.filter((e) => typeof e.Value === 'string').map(
+        (e) => [e.Name, e.Value as string],
+      ),
+    );
+    const config = parseBridgeConfig(applyEnvironment({}, env));
+    expect(config.invoke.timeoutMs).toBe(910_000);
+    variant.template(variant.pipeline).hasResourceProperties('AWS::Lambda::Function', { Timeout: 900 });
   });
 
   it('uses an existing secret, a looked-up VPC and x86 when context says so', () => {

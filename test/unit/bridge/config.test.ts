@@ -67,6 +67,15 @@ describe('bridge configuration', () => {
     );
   });
 
+  it('takes the invoke timeout from INVOKE_TIMEOUT_MS, and names the field when it is not a number', () => {
+    const timeout = (value: string) =>
+      parseBridgeConfig(applyEnvironment({ invoke: { mode: 'lambda' } }, { INVOKE_TIMEOUT_MS: value }))
+        .invoke;
+    expect(timeout('910000')).toMatchObject({ mode: 'lambda', timeoutMs: 910_000 });
+    expect(() => timeout('15m')).toThrow(/invoke\.timeoutMs: /);
+    expect(() => timeout('999999999')).toThrow(/invoke\.timeoutMs: /);
+  });
+
   it('takes endpoints, credentials, function names and queue URLs from the environment', () => {
     const raw = applyEnvironment(
       {},
