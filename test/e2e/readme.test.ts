@@ -176,7 +176,12 @@ describe('README', () => {
         async () => (stdout.includes('Ctrl-C stops everything') ? true : undefined),
         90_000,
         100,
-      );
+      ).catch((error: unknown) => {
+        // What dev said so far is what tells a slow machine from a hang.
+        throw new Error(
+          `${String(error)}\n--- dev stdout:\n${stdout.slice(-3000)}\n--- dev stderr:\n${stderr.slice(-3000)}`,
+        );
+      });
       etcdUrl = /etcd\s+(http:\/\/127\.0\.0\.1:\d+)/.exec(stdout)![1]!;
     }, 120_000);
     afterAll(async () => {
