@@ -51,6 +51,52 @@ export function readBodyWithin(req: IncomingMessage, limitBytes: number): Promis
   });
 }
 
+/**
+ * How much of a refused request's body is read (and dropped) before the refusal is sent. Closing a
+ * socket with unread data in it makes the kernel reset the connection, which can destroy the
+ * response before the client reads it (the SDK then reports a TimeoutError, not the 413); a body
+ * read to its end leaves the connection clean, and open for the next request.
+ */
+export const DISCARD_MAX_BYTES = 16 * 1024 * 1024;
+
+/** How long a refused request's body may go without a byte before the refusal is sent anyway. */
+export const DISCARD_IDLE_MS = 1_000;
+
+/**
+ * Reads the rest of the request's body and drops it, up to `maxBytes` (a body declared larger is
+ * not read at all). Resolves when the body ended, the request closed, the bound was passed, or no
+ * byte came for `idleMs` (a client that stalls mid-body still gets its answer).
+ */
+export function discardRest(
+  req: IncomingMessage,
+  maxBytes = DISCARD_MAX_BYTES,
+  idleMs = DISCARD_IDLE_MS,
+): Promise<void> {
+  if (req.complete || declaresTooLarge(req, maxBytes)) return Promise.resolve();
+  return new Promise((resolve) => {
+    let discarded = 0;
+    let idle = setTimeout(() => done(), idleMs);
+    const done = (): void => {
+      clearTimeout(idle);
+      req.off('data', onData);
+      req.off('end', done);
+      req.off('close', done);
+      req.pause();
+      resolve();
+    };
+    const onData = (chunk: Buffer): void => {
+      discarded += chunk.length;
+      clearTimeout(idle);
+      if (discarded > maxBytes) done();
+      else idle = setTimeout(() => done(), idleMs);
+    };
+    req.on('data', onData);
+    req.on('end', done);
+    req.on('close', done);
+    req.resume();
+  });
+}
+
 export function sendApiError(res: ServerResponse, error: LambdaApiError): void {
   const headers: Record<string, string> = { ...error.headers, 'x-amzn-ErrorType': error.errorType };
   if (error.statusCode === 405) headers.Allow = 'POST';

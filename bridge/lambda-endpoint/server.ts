@@ -17,7 +17,7 @@ import {
 } from './api-errors.js';
 import { type AsyncInvokeFailure, AsyncQueue } from './async-queue.js';
 import { type FunctionHost, inProcessHost } from './function-host.js';
-import { declaresTooLarge, readBodyWithin, send, sendApiError } from './http-io.js';
+import { declaresTooLarge, discardRest, readBodyWithin, send, sendApiError } from './http-io.js';
 import { parseInvocationType, parseLogType, routeInvoke } from './routing.js';
 
 export type { AsyncInvokeFailure } from './async-queue.js';
@@ -175,6 +175,8 @@ export async function startLambdaEndpoint(options: LambdaEndpointOptions): Promi
       }
     } catch (error) {
       if (!(error instanceof LambdaApiError)) throw error;
+      // Refused before its body was read (413, unknown function, ...): read the rest first.
+      await discardRest(req);
       sendApiError(res, error);
       log({
         level: 'info',

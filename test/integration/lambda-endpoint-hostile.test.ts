@@ -324,6 +324,17 @@ describe('bodies', () => {
     expect(calls).toEqual([]);
   });
 
+  it('reads a refused body to its end before answering 413, so the answer is not lost to a reset', async () => {
+    // Closing a socket with unread data in it resets the connection, which can destroy the 413
+    // before the client reads it (the SDK then says TimeoutError). Read to its end, the body leaves
+    // the connection clean: the answer arrives and the connection stays open for the next request.
+    const over = await raw(post(INVOKE('echo'), `"${'x'.repeat(LIMIT - 1)}"`), { keepOpen: true });
+    expectAwsError(over, 413, 'RequestEntityTooLargeException', /smaller than 6291456 bytes/);
+    expect(over.closed).toBe(false);
+    expect(over.headers.connection).toBe('keep-alive');
+    expect(calls).toEqual([]);
+  });
+
   it('refuses an oversized Content-Length behind Expect: 100-continue before the body is sent', async () => {
     const response = await raw(
       `POST ${INVOKE('echo')} HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: ${LIMIT + 1}\r\n\r\n`,
