@@ -104,7 +104,7 @@ export class SqsDeadLetterSink implements DeadLetterQueue {
     unreadable: string[],
     onUnreadable: OnUnreadable | undefined,
   ): Promise<void> {
-    let taken = 0;
+    // receiveRoute sizes its pages by what is left of `limit`, so it stops there by itself.
     await this.receiveRoute(name, limit, (message) => {
       const read = readDeadLetterRecord(message.body);
       if (!('record' in read)) {
@@ -112,15 +112,15 @@ export class SqsDeadLetterSink implements DeadLetterQueue {
         onUnreadable?.({ id: `${name}/${message.messageId ?? '?'}`, reason: read.reason });
         return 'skipped';
       }
-      taken++;
       entries.push({ id: message.id, record: read.record });
-      return taken < limit ? 'taken' : 'done';
+      return 'taken';
     });
   }
 
   /**
    * Receives the route's messages, each once (hidden for the visibility timeout), page by page
-   * until `visit` says it is done or a receive comes back empty. `limit` sizes the pages.
+   * until `limit` of them were taken, `visit` says it is done, or a receive comes back empty. A page
+   * asks for no more than what is left of `limit`.
    */
   private async receiveRoute(
     name: string,
