@@ -166,7 +166,8 @@ export async function readConfigFile(path: string): Promise<Record<string, unkno
 
 /**
  * Settings from the environment (what the container in AWS is given), laid over the file's.
- * Function names and DLQ URLs are per stage: HEAT_STACKS_FUNCTION_NAME, JOB_STATE_DLQ_URL, ...
+ * Function names, DLQ URLs and invoke concurrency are per stage: HEAT_STACKS_FUNCTION_NAME,
+ * JOB_STATE_DLQ_URL, HEAT_STACKS_CONCURRENCY, ...
  */
 export function applyEnvironment(
   config: Record<string, unknown>,
@@ -195,6 +196,9 @@ export function applyEnvironment(
     if (fn) route.function = fn;
     const dlq = env[`${envName}_DLQ_URL`];
     if (dlq) queueUrls[String(route.name)] = dlq;
+    // A number, or left as text for the schema to refuse, naming routes.N.concurrency.
+    const concurrency = env[`${envName}_CONCURRENCY`];
+    if (concurrency) route.concurrency = /^\d+$/.test(concurrency) ? Number(concurrency) : concurrency;
   }
   out.routes = routes;
   if (Object.keys(queueUrls).length > 0) {

@@ -40,6 +40,19 @@ const int = (min: number, max: number) =>
     z.number().int().min(min).max(max),
   );
 
+/**
+ * A stage's reserved concurrency. 0 is refused: Lambda would throttle every invocation, and the bridge, which
+ * retries throttles, would hold the stage's records for ever.
+ */
+const reservedConcurrency = z.preprocess(
+  (value) => (typeof value === 'string' && value.trim() !== '' ? Number(value.trim()) : value),
+  z
+    .number()
+    .int()
+    .min(1, 'must be at least 1: 0 throttles every invocation (leave it unset for the unreserved pool)')
+    .max(1000),
+);
+
 const list = <T extends z.ZodType>(item: T) =>
   z.preprocess(
     (value) =>
@@ -117,8 +130,8 @@ const schema = z
       .default(30),
     functionMemoryMiB: int(128, 10240).default(256),
     functionTimeoutSeconds: int(1, 900).default(30),
-    heatStacksReservedConcurrency: int(0, 1000).optional(),
-    jobStateReservedConcurrency: int(0, 1000).optional(),
+    heatStacksReservedConcurrency: reservedConcurrency.optional(),
+    jobStateReservedConcurrency: reservedConcurrency.optional(),
     maxRetryAttempts: int(0, 2).default(2),
     maxEventAgeSeconds: int(60, 21600).default(3600),
     alarmTopicArn: z

@@ -43,7 +43,7 @@ export { KEY_PATTERNS, parseResourceKey, resourceKey } from './keys.js';
 export type { StageName } from './names.js';
 export { LAG_COUNT_LIMIT, METRICS_NAMESPACE, STAGE_NAMES } from './names.js';
 export type { RetryPolicy, Route, RouteInput } from './routes.js';
-export { DEFAULT_ROUTES, RetryPolicySchema, RouteSchema } from './routes.js';
+export { DEFAULT_ROUTE_CONCURRENCY, DEFAULT_ROUTES, RetryPolicySchema, RouteSchema } from './routes.js';
 export { heatStacksStage, heatStacksTransform } from './stages/heat-stacks.js';
 export { jobStateStage, jobStateTransform } from './stages/job-state.js';
 export { runStageBatch } from './stages/run-batch.js';

@@ -30,6 +30,9 @@ const FirstRevisionSchema = z
 export const StartPositionSchema = z.union([z.enum(['latest', 'earliest', 'resync']), FirstRevisionSchema]);
 export type StartPosition = z.infer<typeof StartPositionSchema>;
 
+/** Batches of a route invoked at once, unless the route says otherwise. */
+export const DEFAULT_ROUTE_CONCURRENCY = 8;
+
 export const RouteSchema = z
   .strictObject({
     /** Names the route in checkpoints, metrics, logs and the dead-letter queue. */
@@ -47,7 +50,7 @@ export const RouteSchema = z
     batchSize: z.number().int().min(1).max(1000).default(64),
     batchWindowMs: z.number().int().min(0).max(60_000).default(2),
     /** Batches of this route invoked at once (keys in parallel; one key is never in two). */
-    concurrency: z.number().int().min(1).max(256).default(8),
+    concurrency: z.number().int().min(1).max(256).default(DEFAULT_ROUTE_CONCURRENCY),
     retry: RetryPolicySchema.default(RetryPolicySchema.parse({})),
     onFailure: z.enum(['dead-letter', 'block']).default('dead-letter'),
     /** Where a route with no checkpoint starts. */

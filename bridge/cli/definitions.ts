@@ -116,6 +116,10 @@ const DLQ_ENV: readonly EnvDefinition[] = [
     description: 'SQS dead-letter queue per route (setting one selects the SQS sink)',
   },
 ];
+const CONCURRENCY_ENV: EnvDefinition = {
+  name: 'HEAT_STACKS_CONCURRENCY, JOB_STATE_CONCURRENCY',
+  description: "batches of the route invoked at once (the route's concurrency)",
+};
 const LOG_ENV: EnvDefinition = { name: 'LOG_LEVEL', description: 'debug, info (default), warn or error' };
 const ETCD_BIN_ENV: EnvDefinition = {
   name: 'ETCD_BIN',
@@ -201,7 +205,7 @@ export const START = {
         'skip the checks of functions (GetFunction / DryRun invoke), credentials and SQS queues, for environments that forbid those calls',
     },
   },
-  env: [...ETCD_ENV, ...LAMBDA_ENV, ...DLQ_ENV, LOG_ENV],
+  env: [...ETCD_ENV, ...LAMBDA_ENV, CONCURRENCY_ENV, ...DLQ_ENV, LOG_ENV],
   example:
     'npx etcd-bridge start --etcd http://127.0.0.1:2379 --invoke lambda --lambda-endpoint http://127.0.0.1:3001',
   notes: [

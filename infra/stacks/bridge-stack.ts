@@ -6,7 +6,8 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
-import type { BridgeConfig, StageName } from '../config.js';
+import { DEFAULT_ROUTE_CONCURRENCY } from '../../shared/index.js';
+import { type BridgeConfig, STAGE_NAMES, type StageName } from '../config.js';
 import type { StageFunction } from '../constructs/stage-function.js';
 import { REPO_ROOT } from '../paths.js';
 
@@ -31,6 +32,21 @@ const HEALTH_PROBE = `fetch('http://127.0.0.1:${BRIDGE_HTTP_PORT}/healthz').then
  */
 export function bridgeInvokeTimeoutMs(functionTimeoutSeconds: number): number {
   return Math.max(60_000, (functionTimeoutSeconds + 10) * 1000);
+}
+
+/**
+ * `<STAGE>_CONCURRENCY` for each stage with a reserved concurrency under the bridge's default: the bridge then
+ * never has more invocations of it in flight than Lambda runs at once (any more would be throttled, retried
+ * and counted by the throttle alarm, on every burst).
+ */
+export function bridgeConcurrencyEnvironment(config: BridgeConfig): Record<string, string> {
+  const environment: Record<string, string> = {};
+  for (const stage of STAGE_NAMES) {
+    const reserved = config.reservedConcurrency[stage];
+    if (reserved !== undefined && reserved < DEFAULT_ROUTE_CONCURRENCY)
+      environment[`${stage.toUpperCase().replaceAll('-', '_')}_CONCURRENCY`] = String(reserved);
+  }
+  return environment;
 }
 
 export interface BridgeStackProps extends StackProps {
@@ -128,6 +144,7 @@ export class BridgeStack extends Stack {
         // The bridge waits for a function as long as the function may run, and a little more for the
         // network: giving up sooner would invoke it again while the first one still runs.
         INVOKE_TIMEOUT_MS: String(bridgeInvokeTimeoutMs(config.functionTimeoutSeconds)),
+        ...bridgeConcurrencyEnvironment(config),
       },
       secrets: Object.fromEntries(
         Object.entries(ETCD_SECRET_FIELDS).map(([name, field]) => [

@@ -54,6 +54,19 @@ function policyStatements(policy: { node: { defaultChild?: unknown } }): Record<
   return template().toJSON().Resources[id(synth.bridge, policy)].Properties.PolicyDocument.Statement;
 }
 
+/** The bridge's configuration as the synthesized container's literal environment makes it. */
+function bridgeConfigOf(app: SynthesizedApp) {
+  const task = Object.values(app.template(app.bridge).findResources('AWS::ECS::TaskDefinition'))[0] as {
+    Properties: { ContainerDefinitions: Array<{ Environment: Array<{ Name: string; Value: unknown }> }> };
+  };
+  const env = Object.fromEntries(
+    task.Properties.ContainerDefinitions[0]!.Environment.filter((e) => typeof e.Value === 'string').map(
+      (e) => [e.Name, e.Value as string],
+    ),
+  );
+  return parseBridgeConfig(applyEnvironment({}, env));
+}
+
 describe('BridgeStack', () => {
   it('runs two Fargate tasks of the bridge in private subnets of a created VPC with flow logs', () => {
     const t = template();
@@ -275,19 +288,24 @@ describe('BridgeStack', () => {
 
   it("gives the bridge an invoke timeout above a long function's own, which the bridge then uses", () => {
     const variant = synthApp({ 'etcdBridge:functionTimeoutSeconds': '900' }, { bundle: false });
-    const task = Object.values(
-      variant.template(variant.bridge).findResources('AWS::ECS::TaskDefinition'),
-    )[0] as {
-      Properties: { ContainerDefinitions: Array<{ Environment: Array<{ Name: string; Value: unknown }> }> };
-    };
-    const env = Object.fromEntries(
-      task.Properties.ContainerDefinitions[0]!.Environment.filter((e) => typeof e.Value === 'string').map(
-        (e) => [e.Name, e.Value as string],
-      ),
-    );
-    const config = parseBridgeConfig(applyEnvironment({}, env));
-    expect(config.invoke.timeoutMs).toBe(910_000);
+    expect(bridgeConfigOf(variant).invoke.timeoutMs).toBe(910_000);
     variant.template(variant.pipeline).hasResourceProperties('AWS::Lambda::Function', { Timeout: 900 });
+  });
+
+  it('keeps the bridge within a reserved concurrency under its own default, which the bridge then uses', () => {
+    expect(bridgeConfigOf(synth).routes.map((r) => r.concurrency)).toEqual([8, 8]);
+    const variant = synthApp(
+      { 'etcdBridge:heatStacksReservedConcurrency': '3', 'etcdBridge:jobStateReservedConcurrency': '20' },
+      { bundle: false },
+    );
+    // heat-stacks: at most 3 invocations at once; job-state's 20 leave room for the default 8.
+    expect(bridgeConfigOf(variant).routes.map((r) => [r.name, r.concurrency])).toEqual([
+      ['heat-stacks', 3],
+      ['job-state', 8],
+    ]);
+    variant
+      .template(variant.pipeline)
+      .hasResourceProperties('AWS::Lambda::Function', { ReservedConcurrentExecutions: 3 });
   });
 
   it('uses an existing secret, a looked-up VPC and x86 when context says so', () => {

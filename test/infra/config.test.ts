@@ -115,6 +115,12 @@ describe('parseConfig', () => {
       /etcdBridge:bridgeMemoryMiB: 4096 MiB is not a valid Fargate memory size for 256 CPU units/,
     ],
     ['removalPolicy', 'snapshot', /etcdBridge:removalPolicy:/],
+    [
+      'heatStacksReservedConcurrency',
+      '0',
+      /etcdBridge:heatStacksReservedConcurrency: must be at least 1: 0 throttles every invocation/,
+    ],
+    ['jobStateReservedConcurrency', 1001, /etcdBridge:jobStateReservedConcurrency:/],
   ])('fails on an invalid %s (%j), naming the field', (field, value, message) => {
     expect(configError({ ...ENDPOINTS, [`etcdBridge:${field}`]: value })).toMatch(message);
   });

@@ -76,6 +76,15 @@ describe('bridge configuration', () => {
     expect(() => timeout('999999999')).toThrow(/invoke\.timeoutMs: /);
   });
 
+  it("takes a stage's invoke concurrency from <STAGE>_CONCURRENCY, and names the field when it is bad", () => {
+    const concurrency = (env: Record<string, string>) =>
+      parseBridgeConfig(applyEnvironment({}, env)).routes.map((r) => r.concurrency);
+    expect(concurrency({ JOB_STATE_CONCURRENCY: '3' })).toEqual([8, 3]);
+    expect(concurrency({ HEAT_STACKS_CONCURRENCY: '1', JOB_STATE_CONCURRENCY: '2' })).toEqual([1, 2]);
+    expect(() => concurrency({ HEAT_STACKS_CONCURRENCY: 'eight' })).toThrow(/routes\.0\.concurrency: /);
+    expect(() => concurrency({ JOB_STATE_CONCURRENCY: '0' })).toThrow(/routes\.1\.concurrency: /);
+  });
+
   it('takes endpoints, credentials, function names and queue URLs from the environment', () => {
     const raw = applyEnvironment(
       {},
