@@ -22,6 +22,7 @@ import {
 } from '../bridge/lambda-endpoint/server.js';
 import { stageFunctions } from '../bridge/lambda-endpoint/stage-functions.js';
 import { DEFAULT_ROUTES, type RouteInput } from '../shared/index.js';
+import { EtcdCluster } from '../test/helpers/etcd-cluster.js';
 import { type CpuShare, startCpuMeter } from './cpu.js';
 import { type FsyncTally, fsyncsBetween, readFsyncHistogram } from './fsync.js';
 import { IdealClient } from './ideal/client.js';
@@ -46,6 +47,13 @@ export interface PipelineOptions {
   readonly routeSettings?: Partial<Pick<RouteInput, 'batchSize' | 'concurrency' | 'batchWindowMs'>>;
   /** Bridges: the config's `handOff` in place of its default (bench/hand-off.ts compares both). */
   readonly handOff?: boolean;
+  /**
+   * Bridges: etcd members (default 1). With more, a loopback cluster (test/helpers/etcd-cluster.ts):
+   * the load writes to and watches the leader; the bridge gets every member, as in production (each
+   * watch on one chosen at random, the unary calls spread over all three by etcd3's pool), so most
+   * of its watches sit on a follower and most of its commits are forwarded to the leader.
+   */
+  readonly members?: number;
 }
 
 /** The ideal client's default: two transactions (each with its reads) in flight. */
@@ -77,8 +85,21 @@ export async function startPipeline(
     for (const cleanup of cleanups.reverse()) await cleanup();
   };
   try {
-    const etcd = await EmbeddedEtcd.start({ extraArgs: [...etcdArgs] });
-    cleanups.push(() => etcd.stop());
+    const members = options.members ?? 1;
+    let etcd: EmbeddedEtcd;
+    let bridgeEndpoints: string[];
+    if (members > 1) {
+      if (!kind.startsWith('bridge-')) throw new Error(`${kind}: runs on one etcd member only`);
+      const cluster = await EtcdCluster.start({ size: members, extraArgs: [...etcdArgs] });
+      cleanups.push(() => cluster.stop());
+      const leader = await cluster.leader();
+      etcd = cluster.members[leader]!.etcd;
+      bridgeEndpoints = cluster.endpoints;
+    } else {
+      etcd = await EmbeddedEtcd.start({ extraArgs: [...etcdArgs] });
+      cleanups.push(() => etcd.stop());
+      bridgeEndpoints = [etcd.clientUrl];
+    }
     const client = new Etcd3({ hosts: etcd.clientUrl });
     cleanups.push(() => client.close());
 
@@ -133,7 +154,7 @@ export async function startPipeline(
       cleanups.push(() => server.close());
     }
     const config = parseBridgeConfig({
-      etcd: { endpoints: [etcd.clientUrl] },
+      etcd: { endpoints: bridgeEndpoints },
       group: `bench-${randomUUID().slice(0, 8)}`,
       invoke: endpoint ? { mode: 'lambda', endpoint: endpoint.url } : { mode: 'inprocess' },
       observability: { port: 0 },
