@@ -3,6 +3,7 @@
  * Exit 0 only when every expected write matched and extra writes are within --allow-extra.
  */
 import { readFile } from 'node:fs/promises';
+import { EtcdEndpointSchema } from '../config.js';
 import { errorMessage } from '../errors.js';
 import { parseRuntime, stageFunctionHost } from '../lambda-endpoint/stage-host.js';
 import { runReplay } from '../replay/run.js';
@@ -30,6 +31,18 @@ export async function replayCommand(args: string[]): Promise<number> {
     );
   }
 
+  // Every member, comma-separated, each written out as the bridge's own config does (a port, no
+  // trailing `/`): the replay's client and its bridge get the same list.
+  let etcdEndpoints: string[] | undefined;
+  if (values.etcd !== undefined) {
+    etcdEndpoints = [];
+    for (const url of values.etcd.split(',').map((s) => s.trim())) {
+      const parsed = EtcdEndpointSchema.safeParse(url);
+      if (!parsed.success) throw new CliUsageError(`replay: --etcd: ${parsed.error.issues[0]?.message}`);
+      etcdEndpoints.push(parsed.data);
+    }
+  }
+
   let text: string;
   try {
     text = await readFile(values.trace, 'utf8');
@@ -50,7 +63,7 @@ export async function replayCommand(args: string[]): Promise<number> {
     // ric: the shadow check runs the bundles that will be deployed, behind the local endpoint.
     invoke: runtime === 'ric' ? 'lambda' : values.invoke,
     ...(runtime === 'ric' ? { functionHost: await stageFunctionHost({ runtime }) } : {}),
-    ...(values.etcd ? { etcdUrl: values.etcd } : {}),
+    ...(etcdEndpoints ? { etcdEndpoints } : {}),
     onProgress: (done, total) => bar.update(done, total),
   });
   bar.done();

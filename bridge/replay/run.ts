@@ -21,8 +21,8 @@ import type { TraceLine } from './trace.js';
 
 export interface ReplayOptions {
   readonly trace: readonly TraceLine[];
-  /** An etcd to replay against; default: a private one on a free port with a temporary data dir. */
-  readonly etcdUrl?: string;
+  /** An etcd to replay against (every member's URL); default: a private one on a free port with a temporary data dir. */
+  readonly etcdEndpoints?: readonly string[];
   readonly invoke: 'inprocess' | 'lambda';
   /** With `lambda`: what runs the functions behind the endpoint (`--runtime ric`); default in-process. */
   readonly functionHost?: FunctionHost;
@@ -39,13 +39,13 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
   const started = performance.now();
   const cleanups: Array<() => Promise<void> | void> = [];
   try {
-    let url = options.etcdUrl;
-    if (!url) {
+    let endpoints = options.etcdEndpoints ? [...options.etcdEndpoints] : undefined;
+    if (!endpoints || endpoints.length === 0) {
       const etcd = await EmbeddedEtcd.start();
       cleanups.push(() => etcd.stop());
-      url = etcd.clientUrl;
+      endpoints = [etcd.clientUrl];
     }
-    const client = new Etcd3({ hosts: url });
+    const client = new Etcd3({ hosts: endpoints });
     cleanups.push(() => client.close());
 
     let endpoint: string | undefined;
@@ -70,7 +70,7 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
     const recorder = await KeyspaceRecorder.start(client, from);
     cleanups.push(() => recorder.close());
     const config = parseBridgeConfig({
-      etcd: { endpoints: [url] },
+      etcd: { endpoints },
       // A group of its own: a replay never shares checkpoints or leadership with a running bridge.
       group: `replay-${randomUUID().slice(0, 8)}`,
       invoke: endpoint ? { mode: 'lambda', endpoint } : { mode: 'inprocess' },
