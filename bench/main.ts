@@ -1,7 +1,7 @@
 /**
  * The bench's entry: `npm run bench -- [flags]` (= `tsx bench/main.ts`). A tool beside the product,
  * like the soak in test/soak/: it is not compiled into dist/, not copied into the image and not an
- * `etcd-bridge` command. Phase 6 runs the compiled bridge (bin/etcd-bridge.js) as a child, so the
+ * `etcd-bridge` command. Phase 9 (backlog) runs the compiled bridge (bin/etcd-bridge.js) as a child, so the
  * npm script builds first.
  */
 import { BENCH_USAGE, BenchUsageError, benchCommand } from './command.js';

@@ -103,7 +103,11 @@ const LAMBDA_ENV: readonly EnvDefinition[] = [
     name: 'HEAT_STACKS_FUNCTION_NAME, JOB_STATE_FUNCTION_NAME',
     description: 'function name or ARN per route (default: the stage name)',
   },
-  { name: 'AWS_ENDPOINT_URL_LAMBDA', description: 'Lambda API endpoint (as --lambda-endpoint)' },
+  {
+    name: 'AWS_ENDPOINT_URL_LAMBDA',
+    description:
+      'Lambda API endpoint of --invoke lambda (unlike --lambda-endpoint, it does not select lambda)',
+  },
   { name: 'INVOKE_TIMEOUT_MS', description: 'how long one invocation may take (invoke.timeoutMs)' },
   {
     name: 'AWS_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_PROFILE',
@@ -380,7 +384,12 @@ export const INVOKE_COMMAND = {
       shownDefault: 'required',
       description: 'the batch event (JSON)',
     },
-    'timeout-ms': { type: 'string', value: 'N', default: '30000', description: "the function's timeout" },
+    'timeout-ms': {
+      type: 'string',
+      value: 'N',
+      default: '30000',
+      description: 'the deadline the Lambda context reports (getRemainingTimeInMillis); not enforced',
+    },
   },
   env: [LOG_ENV],
   example: 'npx etcd-bridge invoke heat-stacks --event examples/events/heat-stacks.json',
