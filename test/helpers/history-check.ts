@@ -22,7 +22,8 @@
  *   status and the key's previous state), a job_state delete that does not follow the rule
  *   (deleted in the state's transaction iff no newer job_state replaced it) or that comes without
  *   a state put, an output with no marker in its transaction, an applied marker that moves
- *   backwards or is deleted (a record applied twice would write its marker twice).
+ *   backwards or is deleted (a record applied twice would write its marker twice), a state record
+ *   deleted (the pipeline never deletes one).
  * - committed by a deposed leader: a pipeline write (job_state, state, or anything under the
  *   group's bookkeeping root except the election keys) inside a fencing window, a stretch of
  *   revisions during which only a bridge that had lost its leadership was running (invariant 4).
@@ -163,6 +164,7 @@ export function checkHistory(events: readonly HistoryEvent[], options: CheckOpti
   const states = new Map<string, Output[]>();
   const statesFrom = new Map<string, Output[]>();
   const lastJobEvent = new Map<string, 'put' | 'delete'>();
+  const lastStateEvent = new Map<string, 'put' | 'delete'>();
   const windows = [...(options.fenceWindows ?? [])];
   const dlqRoot = keyspace.dlqPrefix();
   const electionRoot = `${keyspace.root}election/`;
@@ -256,8 +258,14 @@ export function checkHistory(events: readonly HistoryEvent[], options: CheckOpti
     }
 
     if (key.startsWith(STATE)) {
-      if (event.type !== 'put') continue;
       const ref = key.slice(STATE.length);
+      lastStateEvent.set(ref, event.type);
+      if (event.type === 'delete') {
+        // The pipeline never deletes a state record: other components read it as the resource's state.
+        result.wrongContent++;
+        problem(`state ${ref} deleted at ${revision}`);
+        continue;
+      }
       result.statePuts++;
       const seq = stateSeq(event.value);
       const workerState = String(
@@ -347,7 +355,7 @@ export function checkHistory(events: readonly HistoryEvent[], options: CheckOpti
   // The end: every key's state carries its last input; no job_state left.
   for (const [ref, list] of heats) {
     const last = list.at(-1)!;
-    const state = states.get(ref)?.at(-1);
+    const state = lastStateEvent.get(ref) === 'put' ? states.get(ref)?.at(-1) : undefined;
     if (state?.seq !== last.seq || lastJobEvent.get(ref) !== 'delete') {
       result.unfinished++;
       problem(

@@ -261,3 +261,27 @@ describe('checkSoak', () => {
     expect(report).toMatchObject({ heatPuts: 2, jobStatePuts: 1, statePuts: 1, refs: 1 });
   });
 });
+
+describe('checkSoak: deletes of outputs', () => {
+  it('counts a state record deleted after it was written (the pipeline never deletes state)', () => {
+    const h = new History();
+    h.flow('ports/a', 1);
+    h.txn({ key: stateKey('ports/a'), type: 'delete' });
+    h.flow('ports/b', 2);
+
+    const check = checkSoak(h.events, { group: GROUP });
+
+    expect(check.wrongContent).toBe(1);
+    expect(check.unfinished).toBe(1); // ports/a ends with no state at all
+    expect(passed(check)).toBe(false);
+  });
+
+  it('counts a state deleted mid-run, even when a later input writes it again', () => {
+    const h = new History();
+    h.flow('ports/a', 1);
+    h.txn({ key: stateKey('ports/a'), type: 'delete' });
+    h.flow('ports/a', 2);
+
+    expect(passed(checkSoak(h.events, { group: GROUP }))).toBe(false);
+  });
+});
