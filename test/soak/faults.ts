@@ -14,8 +14,9 @@
  *   every other bridge is frozen too, the deposed one is continued (SIGCONT), and until it has
  *   exited (at most 1.5 s) nothing else runs; the revisions etcd made in that window are handed to
  *   the checker, which requires that no pipeline write is among them. The deposed bridge must exit
- *   with code 3 (leadership lost); one that hangs instead is killed by the supervisor (cluster.ts)
- *   and counted as hung.
+ *   with code 3 (leadership lost) within the window: one still running when the others are
+ *   continued is a problem (its later commits would be judged as nobody's); one that hangs instead
+ *   is killed by the supervisor (cluster.ts) and counted as hung.
  *
  * With `--members 3` (a 3-member cluster, test/helpers/etcd-cluster.ts) three more kinds, and the
  * two above apply to the whole cluster (etcd-restart: every member killed and restarted; cut-*: the
@@ -74,6 +75,8 @@ export const FILLER_PREFIX = '/soak-filler/';
 export const CLUSTER_FAULT_KINDS = ['member-kill', 'member-cutoff', 'leader-move'] as const;
 export const FAULT_KINDS = [...SINGLE_FAULT_KINDS, ...CLUSTER_FAULT_KINDS] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
+/** sigstop: how long the deposed bridge has, once continued, to exit alone in its fencing window. */
+export const DEPOSED_EXIT_MS = 1_500;
 
 export interface PlannedFault {
   readonly kind: FaultKind;
@@ -430,7 +433,7 @@ export class FaultInjector {
       const fromRevision = await currentRevision(client);
       supervisor.thaw(leader);
       frozen.delete(leader);
-      const exitInWindow = await leader.waitForExit(1_500);
+      const exitInWindow = await leader.waitForExit(DEPOSED_EXIT_MS);
       await sleep(200); // anything the deposed one sent before it exited lands in the window
       const toRevision = await currentRevision(client);
       for (const other of others) {
@@ -450,6 +453,11 @@ export class FaultInjector {
       } else if (exit.code !== 3 && !hung) {
         this.problems.push(
           `fault #${fault.index}: ${leader.name}, deposed, exited ${JSON.stringify(exit)} instead of code 3`,
+        );
+      } else if (!exitInWindow && !hung) {
+        // It ran on beside the new leader, where nothing can tell its commits from the leader's.
+        this.problems.push(
+          `fault #${fault.index}: ${leader.name}, deposed, did not exit within its fencing window (${DEPOSED_EXIT_MS} ms after SIGCONT); it exited ${JSON.stringify(exit)} later, unjudged meanwhile`,
         );
       }
     } finally {

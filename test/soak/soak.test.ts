@@ -45,6 +45,9 @@ describe('chaos soak (20 s)', () => {
     expect(report.check.deposedCommits, text).toBe(0);
     expect(report.check.wrongContent, text).toBe(0);
     expect(report.check.unfinished, text).toBe(0);
+    expect(report.check.deadLettered, text).toBe(0);
+    // Every deposed leader exited 3 within its fencing window (faults.ts).
+    expect(report.faultProblems, text).toEqual([]);
     expect(report.judgeProblems, text).toEqual([]);
     expect(report.pressureDeadLetters, text).toBe(0);
     expect(report.nospaceExits, text).toBe(0);
