@@ -30,6 +30,7 @@ export function formatReport(report: SoakReport): string {
   const main = table(['', 'value'], rows);
 
   const stopFailures = report.exits.filter((e) => e.atEnd && e.status.code !== 0).length;
+  const crashes = report.exits.filter((e) => !e.injected && e.status.signal !== null && !e.hung).length;
   const exitKinds = new Map<string, number>();
   for (const exit of report.exits) {
     const status = exit.status.code !== null ? `exit ${exit.status.code}` : exit.status.signal;
@@ -52,7 +53,7 @@ export function formatReport(report: SoakReport): string {
       ],
       [
         'bridges exited as `start` promises (3 once deposed, 0 on SIGTERM)',
-        `${pass(verdict.exitsAsPromised)}: ${report.exits.filter((e) => e.hung).length} hung after failing, ${stopFailures} did not exit on SIGTERM at the end, ${report.faultProblems.length} deposed with another exit code`,
+        `${pass(verdict.exitsAsPromised)}: ${report.exits.filter((e) => e.hung).length} hung after failing, ${stopFailures} did not exit on SIGTERM at the end, ${crashes} died of a signal the soak did not send, ${report.faultProblems.length} deposed that did not exit 3 within the window`,
       ],
       ['records written by the soak (puts acknowledged)', report.written],
       [
