@@ -18,7 +18,9 @@ export interface LatencySummary {
 export function percentile(sorted: readonly number[], q: number): number {
   if (sorted.length === 0) throw new RangeError('percentile of no samples');
   if (!(q > 0 && q <= 100)) throw new RangeError(`percentile must be in (0, 100], got ${q}`);
-  const rank = Math.ceil((q / 100) * sorted.length);
+  // Rounded to 12 significant digits first: (99.9 / 100) × 1000 is 999.0000000000001 in doubles,
+  // which ceil would make rank 1000.
+  const rank = Math.ceil(Number(((q / 100) * sorted.length).toPrecision(12)));
   return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1]!;
 }
 

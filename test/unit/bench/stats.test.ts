@@ -14,6 +14,14 @@ describe('percentile (nearest rank)', () => {
     expect(percentile([1, 2, 3, 4], 51)).toBe(3);
   });
 
+  it('is not one rank off where q/100 × n is a whole number in decimal but not in binary', () => {
+    // 0.999 × 1000 is 999.0000000000001 in doubles: ceil made that rank 1000, the maximum.
+    const oneToThousands = (n: number) => Array.from({ length: n }, (_, i) => i + 1);
+    expect(percentile(oneToThousands(1_000), 99.9)).toBe(999);
+    expect(percentile(oneToThousands(5_000), 99.9)).toBe(4_995);
+    expect(percentile(oneToThousands(41_000), 99.9)).toBe(40_959);
+  });
+
   it('takes the only sample of a one-sample set at every percentile', () => {
     expect(percentile([7], 1)).toBe(7);
     expect(percentile([7], 99)).toBe(7);
