@@ -92,6 +92,9 @@ export class LeaseKeeper {
 
   private async connect(): Promise<void> {
     const generation = ++this.generation;
+    // Opening counts against the answer deadline: with auth, a pool's first stream waits for a
+    // login (bounded only by etcd.callTimeoutMs), which a cut-off member never answers.
+    this.unansweredSince = Date.now();
     let stream: KeepAliveStream;
     try {
       stream = await this.streams.leaseKeepAlive(this.endpointIndex);
@@ -140,7 +143,11 @@ export class LeaseKeeper {
       return;
     }
     if (this.unansweredSince !== undefined && now - this.unansweredSince > this.timing.answerWithinMs) {
-      this.failed(`no answer to a keep-alive within ${this.timing.answerWithinMs} ms`);
+      this.failed(
+        this.stream
+          ? `no answer to a keep-alive within ${this.timing.answerWithinMs} ms`
+          : `no keep-alive stream opened within ${this.timing.answerWithinMs} ms`,
+      );
       return;
     }
     this.send();

@@ -36,6 +36,8 @@ class FakeSource implements StreamSource {
   readonly silent = new Set<number>();
   /** Endpoints whose login was dropped (`invalidateAuth`). */
   readonly loggedOut: number[] = [];
+  /** Endpoints whose streams never open (a login through a member that is cut off). */
+  readonly unopenable = new Set<number>();
 
   invalidateAuth(index: number): void {
     this.loggedOut.push(index);
@@ -56,6 +58,7 @@ class FakeSource implements StreamSource {
   }
 
   leaseKeepAlive(index: number): Promise<KeepAliveStream> {
+    if (this.unopenable.has(index)) return new Promise(() => {});
     const stream = new FakeStream(index);
     stream.answering = !this.silent.has(index);
     this.streams.push(stream);
@@ -152,6 +155,24 @@ describe('LeaseKeeper', () => {
     expect(failovers).toHaveLength(2);
     expect(k.failovers).toBe(2);
     expect(source.loggedOut).toEqual([first]);
+  });
+
+  it('a stream that does not open (a login through a cut-off member) is left within the answer deadline', async () => {
+    const source = new FakeSource(3);
+    const { k, lost, failovers } = keeper(source);
+    k.start();
+    await sleep(30);
+    const first = source.streams[0]!.endpoint;
+    source.unopenable.add((first + 1) % 3);
+    source.streams[0]!.emit('error', new Error('14 UNAVAILABLE: read ECONNRESET'));
+    await sleep(150);
+    expect(lost).toEqual([]);
+    expect(failovers.map((f) => f.reason)).toEqual([
+      '14 UNAVAILABLE: read ECONNRESET',
+      'no keep-alive stream opened within 40 ms',
+    ]);
+    expect(source.streams.at(-1)!.endpoint).toBe((first + 2) % 3);
+    expect(Date.now() - k.lastRenewedAt).toBeLessThan(100);
   });
 
   it('TTL 0 ends the lease, saying so', async () => {
