@@ -65,6 +65,11 @@ export interface PrefixWatchListener {
   onEvents(events: SourceEvent[]): void;
   /** The start revision was compacted away: the watch has stopped; the owner must resync. */
   onCompacted(compactRevision: bigint): void;
+  /**
+   * etcd's progress notification for this watch: every change under the prefix up to `revision`
+   * has been delivered (none came since the last events), and the watch resumes after it.
+   */
+  onProgress?(revision: bigint): void;
   onStateChange?(state: WatchState, error?: unknown): void;
   /** A stream failure, classified (failure/classify.ts), before the reconnect it leads to. */
   onFailure?(classification: Classification): void;
@@ -109,6 +114,8 @@ export class PrefixWatch {
   private readonly decoder = new TextDecoder();
   /** Events of the revision a fragment ended with, held back until the rest of it has come. */
   private heldBack: SourceEvent[] = [];
+  /** The id etcd gave the watch on this stream (its `created` answer). */
+  private watchId: string | undefined;
   reconnects = 0;
 
   constructor(
@@ -157,6 +164,7 @@ export class PrefixWatch {
     this.probeSentAt = undefined;
     // Not delivered, so `next` is still at their revision: a new stream sends them again, whole.
     this.heldBack = [];
+    this.watchId = undefined;
     clearTimeout(this.reconnectTimer);
     this.reconnectTimer = undefined;
     const stream = this.stream;
@@ -167,6 +175,19 @@ export class PrefixWatch {
   private async connect(): Promise<void> {
     const generation = this.generation;
     this.setState(WatchState.Connecting);
+    // A stream that never confirms the watch (etcd restarting, a half-open connection) must not
+    // hold the route forever: without a `created` answer in time, it counts as broken. The clock
+    // starts before the stream is opened: with auth, opening waits for a login, which a member cut
+    // off from the bridge never answers (bounded only by etcd.callTimeoutMs).
+    const { createdTimeoutMs } = this.timing;
+    this.createdTimer = setTimeout(() => {
+      if (generation === this.generation && this.stateValue !== WatchState.Watching) {
+        this.broken(
+          new Error(`no answer to the watch request within ${createdTimeoutMs} ms`),
+          classified('etcd-unavailable'),
+        );
+      }
+    }, createdTimeoutMs);
     let stream: WatchStream;
     try {
       stream = await this.streams.watch(this.endpointIndex);
@@ -194,23 +215,16 @@ export class PrefixWatch {
       if (generation === this.generation)
         this.broken(new Error('watch stream ended'), classified('etcd-unavailable'));
     });
-    // A stream that never confirms the watch (etcd restarting, a half-open connection) must not
-    // hold the route forever: without a `created` answer in time, it counts as broken.
-    const { createdTimeoutMs } = this.timing;
-    this.createdTimer = setTimeout(() => {
-      if (generation === this.generation && this.stateValue !== WatchState.Watching) {
-        this.broken(
-          new Error(`no answer to the watch request within ${createdTimeoutMs} ms`),
-          classified('etcd-unavailable'),
-        );
-      }
-    }, createdTimeoutMs);
     stream.write({
       create_request: {
         key: Buffer.from(this.prefix, 'utf8'),
         range_end: prefixRangeEnd(this.prefix),
         start_revision: this.next.toString(),
         fragment: true,
+        // etcd's periodic notification (--experimental-watch-progress-notify-interval, 10 min by
+        // default) moves a quiet prefix's revision on with the store's, so a reconnect or restart
+        // after a compaction does not find it compacted away (and resync) when nothing changed.
+        progress_notify: true,
       },
     });
   }
@@ -237,12 +251,25 @@ export class PrefixWatch {
       return;
     }
     if (res.created) {
+      this.watchId = res.watch_id;
       clearTimeout(this.createdTimer);
       this.backoff.reset();
       this.startLivenessCheck();
       this.setState(WatchState.Watching);
     }
-    if (res.events.length === 0) return;
+    if (res.events.length === 0) {
+      // Only the watch's own notification counts: etcd sends it only while the watcher is synced,
+      // in order with its events. The answer to a progress request (the liveness probe, watch id
+      // -1) is not ordered with the events in etcd 3.4 and may come before some it covers.
+      if (!res.created && !res.fragment && res.watch_id === this.watchId && this.heldBack.length === 0) {
+        const revision = BigInt(res.header?.revision ?? '0');
+        if (revision >= this.next) {
+          this.next = revision + 1n;
+          this.listener.onProgress?.(revision);
+        }
+      }
+      return;
+    }
     const events: SourceEvent[] = this.heldBack;
     this.heldBack = [];
     for (const event of res.events) {

@@ -107,6 +107,8 @@ export class RouteWorker {
       onEvents: (events) => this.onEvents(events),
       onCompacted: (compactRevision) =>
         void this.resync(`start revision compacted (compact revision ${compactRevision})`),
+      // Nothing under the prefix up to `revision` is still to come: the checkpoint may pass it.
+      onProgress: (revision) => this.queue.observe(revision),
       onStateChange: (state, error) => {
         if (error !== undefined)
           this.log('warn', 'watch interrupted; resuming from own revision', {

@@ -52,6 +52,8 @@ class FakeSource implements StreamSource {
   readonly streams: FakeStream[] = [];
   /** Endpoints whose login was dropped (`invalidateAuth`). */
   readonly loggedOut: number[] = [];
+  /** Endpoints asked for a stream that never opened. */
+  readonly opening: number[] = [];
 
   constructor(readonly size: number) {}
 
@@ -63,7 +65,14 @@ class FakeSource implements StreamSource {
     return (index + 1) % this.size;
   }
 
+  /** Endpoints whose streams never open (a login through a member that is cut off). */
+  readonly unopenable = new Set<number>();
+
   watch(index: number): Promise<WatchStream> {
+    if (this.unopenable.has(index)) {
+      this.opening.push(index);
+      return new Promise(() => {});
+    }
     const stream = new FakeStream(index);
     this.streams.push(stream);
     return Promise.resolve(stream as unknown as WatchStream);
@@ -184,6 +193,38 @@ describe('PrefixWatch: fragments', () => {
     watch.start(5n);
     await until(() => source.streams.length === 1);
     expect(source.last.writes[0]?.create_request).toMatchObject({ start_revision: '5', fragment: true });
+  });
+});
+
+describe('PrefixWatch: progress notifications', () => {
+  it("etcd's notification for the watch moves a quiet prefix's revision on; a probe's answer does not", async () => {
+    const source = new FakeSource(1);
+    const progress: bigint[] = [];
+    const watch = new PrefixWatch(source, '/p/', {
+      onEvents: () => {},
+      onCompacted: () => {},
+      onProgress: (revision) => progress.push(revision),
+    });
+    watches.push(watch);
+    watch.start(10n);
+    await until(() => source.streams.length === 1);
+    expect(source.last.writes[0]?.create_request).toMatchObject({ progress_notify: true });
+    source.last.respond({ created: true, watch_id: '0', header: { revision: '40' } as never });
+    expect(watch.nextRevision).toBe(10n); // created: catching up from 10, nothing known yet
+
+    // The answer to a progress request (watch id -1): not ordered with the events in etcd 3.4.
+    source.last.respond({ watch_id: '-1', header: { revision: '50' } as never });
+    expect(watch.nextRevision).toBe(10n);
+
+    // The watch's own notification (sent only once it is synced, in order with its events).
+    source.last.respond({ watch_id: '0', header: { revision: '60' } as never });
+    expect(watch.nextRevision).toBe(61n);
+    expect(progress).toEqual([60n]);
+
+    // A reconnect resumes after it.
+    source.last.emit('error', new Error('14 UNAVAILABLE: Connection dropped'));
+    await until(() => source.streams.length === 2);
+    expect(source.last.writes[0]?.create_request?.start_revision).toBe('61');
   });
 });
 
@@ -321,6 +362,23 @@ describe('PrefixWatch: failures are classified', () => {
       { verdict: 'retry', reason: 'etcd-unavailable' },
     ]);
     expect(watch.reconnects).toBeGreaterThanOrEqual(3);
+  });
+
+  it('a stream that does not open (a login through a cut-off member) is left within the created deadline', async () => {
+    const source = new FakeSource(3);
+    const { watch, failures } = watching(source, { createdTimeoutMs: 50 });
+    watch.start(1n);
+    await until(() => source.streams.length === 1);
+    source.unopenable.add(source.next(source.last.endpoint));
+    source.last.emit('error', grpcError(14, 'UNAVAILABLE: read ECONNRESET'));
+    await until(() => source.opening.length === 1);
+    // The next endpoint never opens: the watch moves on to the one after it.
+    await until(() => source.streams.length === 2, 1_000);
+    expect(source.last.endpoint).toBe(source.next(source.opening[0]!));
+    expect(failures).toEqual([
+      { verdict: 'retry', reason: 'etcd-unavailable' },
+      { verdict: 'retry', reason: 'etcd-unavailable' },
+    ]);
   });
 
   it('an expired token is retried, and the endpoint logs in again before the next stream', async () => {
