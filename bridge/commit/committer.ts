@@ -463,18 +463,47 @@ export class Committer {
     });
     const fenceKv = reads.responses[0]?.response_range.kvs[0];
     if (!fenceKv || fenceKv.create_revision !== this.leadership.createRevision) this.leadershipLost();
+    // A marker found applied may be this committer's own write whose answer was lost (etcd applied
+    // the transaction; the retry met its markers). Its outputs are then above `lastRevision`: a
+    // snapshot read at that revision would miss them, and the key's next record would be computed
+    // from the state before them. This read is at or after every write it sees.
+    this.committed(reads.header.revision);
     const retry: Pending[] = [];
+    const settled: Pending[] = [];
     batch.forEach((p, i) => {
       const marker = reads.responses[i + 1]?.response_range.kvs[0];
       const applied = marker ? BigInt(marker.value.toString('utf8')) : 0n;
-      if (applied >= p.request.revision) p.resolve('already-applied');
+      if (marker) this.rememberMarker(p.request.markerKey, marker.mod_revision);
+      if (applied >= p.request.revision) settled.push(p);
       else {
         p.request.markerModRevision = marker ? marker.mod_revision : '0';
         this.rememberMarker(p.request.markerKey, p.request.markerModRevision);
         retry.push(p);
       }
     });
+    // etcd3 sends a call again after a recoverable error (its default policy) without a word: the
+    // transaction may have been applied on an attempt whose answer was lost, its checkpoints with
+    // it. Learn what etcd holds before any later checkpoint is computed, so none goes below it.
+    if (settled.length > 0) await this.learnCheckpoints(new Set(settled.map((p) => p.request.route)));
+    for (const p of settled) p.resolve('already-applied');
     this.queue = [...retry, ...this.queue];
+  }
+
+  /** Raise the last checkpoint known of each route to what etcd holds. */
+  private async learnCheckpoints(routes: ReadonlySet<string>): Promise<void> {
+    const names = [...routes];
+    const stored = await this.client.kv.txn({
+      compare: [],
+      success: names.map((route) => op.get(this.checkpointKey(route))),
+      failure: [],
+    });
+    names.forEach((route, i) => {
+      const kv = stored.responses[i]?.response_range.kvs[0];
+      if (!kv) return;
+      const revision = BigInt(kv.value.toString('utf8'));
+      const last = this.checkpoints.get(route);
+      if (last === undefined || revision > last) this.checkpoints.set(route, revision);
+    });
   }
 
   private checkpointOps(routes: readonly string[], finishing: Map<string, Set<object>>) {
