@@ -44,7 +44,7 @@ export interface DeadLetterInput {
   bridgeId: string;
 }
 
-/** Build the record; the value is left out (size and sha256 kept) when it passes `maxValueBytes`. */
+/** Build the record; the value is left out (size and sha256 kept) when, as JSON text, it passes `maxValueBytes`. */
 export function buildDeadLetterRecord(input: DeadLetterInput, maxValueBytes: number): DeadLetterRecord {
   const bytes = input.value ?? Buffer.alloc(0);
   const record: DeadLetterRecord = {
@@ -66,8 +66,14 @@ export function buildDeadLetterRecord(input: DeadLetterInput, maxValueBytes: num
   else if (bytes.length <= maxValueBytes) {
     const utf8 = bytes.toString('utf8');
     const isUtf8 = Buffer.from(utf8, 'utf8').equals(bytes);
-    record.value = isUtf8 ? utf8 : bytes.toString('base64');
-    record.valueEncoding = isUtf8 ? 'utf8' : 'base64';
+    const value = isUtf8 ? utf8 : bytes.toString('base64');
+    // The limit holds for the value as the record carries it, JSON text: base64 takes 4 bytes for
+    // 3, an escaped character up to 6 (\u0001). Over it, the sink refuses the record (etcd: the
+    // request is too large, and the route stops), and it would refuse it again after a restart.
+    if (Buffer.byteLength(JSON.stringify(value)) - 2 <= maxValueBytes) {
+      record.value = value;
+      record.valueEncoding = isUtf8 ? 'utf8' : 'base64';
+    }
   }
   return record;
 }
