@@ -29,10 +29,10 @@ export class KeyQueue<T extends QueuedRecord> {
   private readonly ready: string[] = [];
   private readyHead = 0;
   /** Every held record in arrival order, for the low watermark; completed ones are skipped lazily. */
-  private readonly order: T[] = [];
+  private order: T[] = [];
   private orderHead = 0;
   /** Records pushed ahead of the source, in revision order; completed ones are skipped lazily. */
-  private readonly ahead: T[] = [];
+  private ahead: T[] = [];
   private aheadHead = 0;
   private readonly done = new WeakSet<T>();
   private held = 0;
@@ -45,8 +45,9 @@ export class KeyQueue<T extends QueuedRecord> {
 
   /**
    * Records the queue still references: the held ones, plus finished ones behind the oldest
-   * unfinished record (kept for the watermark). Back-pressure counts these, so a key that stays
-   * unfinished for long (a blocked key) bounds memory instead of letting finished records pile up.
+   * unfinished record not dropped yet (`dropFinished` keeps no more of them than held ones, plus one).
+   * Back-pressure counts these, so memory stays bounded; a key that stays unfinished for long (a
+   * blocked key) does not make finished records pile up, so the other keys flow.
    */
   get retained(): number {
     return this.order.length - this.orderHead + this.ahead.length - this.aheadHead;
@@ -126,6 +127,20 @@ export class KeyQueue<T extends QueuedRecord> {
     if (state.items.length > 0) this.ready.push(item.key);
     else this.keys.delete(item.key);
     this.advanceOrder();
+    this.dropFinished();
+  }
+
+  /**
+   * Finished records behind an unfinished one (a blocked key, a record waiting for its retry) mean
+   * nothing to the watermark, which skips them: once they outnumber the held records, they go.
+   * The lists are rebuilt from what is held, so this costs O(1) a completion, amortized.
+   */
+  private dropFinished(): void {
+    if (this.retained <= 2 * this.held + 1) return;
+    this.order = this.order.slice(this.orderHead).filter((item) => !this.done.has(item));
+    this.orderHead = 0;
+    this.ahead = this.ahead.slice(this.aheadHead).filter((item) => !this.done.has(item));
+    this.aheadHead = 0;
   }
 
   /** The taken record goes back, unfinished, to be taken again (after a retry delay). */

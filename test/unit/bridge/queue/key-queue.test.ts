@@ -128,4 +128,24 @@ describe('KeyQueue: records pushed ahead of the source (hand-off)', () => {
     q.complete(a5);
     expect(q.take(10)).toEqual([a9]);
   });
+
+  it('does not retain finished records behind an unfinished one (a blocked key): the other keys flow', () => {
+    const q = new KeyQueue<ReturnType<typeof rec>>();
+    const blocked = rec('bad', 1);
+    q.push(blocked);
+    expect(q.take(10)).toEqual([blocked]); // taken, never completed
+    for (let i = 2; i < 1_000; i++) {
+      const r = rec(`k${i}`, i);
+      q.push(r);
+      expect(q.take(10)).toEqual([r]);
+      q.complete(r);
+    }
+    expect(q.size).toBe(1);
+    expect(q.retained).toBeLessThanOrEqual(3);
+    expect(q.lowWatermark()).toBe(0n);
+    expect(q.oldest()).toBe(blocked);
+    q.complete(blocked);
+    expect(q.lowWatermark()).toBe(999n);
+    expect(q.retained).toBe(0);
+  });
 });
