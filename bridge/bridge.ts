@@ -155,7 +155,13 @@ export class Bridge implements StatusSource {
 
   /** Start every route, then the periodic checkpoint flush and the status publisher. */
   private async run(): Promise<void> {
-    for (const worker of this.workers.values()) await this.startRoute(worker);
+    // Where each route starts is settled for all of them before any runs: a route's `latest` (the
+    // head it reads) then precedes every output of this bridge. Started one by one, a route read its
+    // head after the routes before it had committed outputs under its prefix, and never saw those
+    // (stage heat-stacks' first job_states, lost to stage job-state).
+    const starts: Array<() => void | Promise<void>> = [];
+    for (const worker of this.workers.values()) starts.push(await this.startRoute(worker));
+    for (const start of starts) await start();
     this.flushTimer = setInterval(() => {
       this.committer.flushCheckpoints([...this.workers.keys()]).catch((error: unknown) => {
         this.logger.log('warn', 'checkpoint flush failed', { error: errorMessage(error) });
@@ -171,8 +177,11 @@ export class Bridge implements StatusSource {
     });
   }
 
-  /** Resume from the checkpoint; a route without one starts at its start position. */
-  private async startRoute(worker: RouteWorker): Promise<void> {
+  /**
+   * Where the route starts: from its checkpoint; a route without one at its start position (then
+   * recorded as its checkpoint). Returns what starts it.
+   */
+  private async startRoute(worker: RouteWorker): Promise<() => void | Promise<void>> {
     const route = worker.route;
     const checkpointKey = this.keyspace.checkpoint(route.name);
     // Read after this bridge was elected: every commit of a bridge that led before it is at or
@@ -188,8 +197,7 @@ export class Bridge implements StatusSource {
         route: route.name,
         checkpoint: checkpoint.toString(),
       });
-      worker.start(checkpoint + 1n);
-      return;
+      return () => worker.start(checkpoint + 1n);
     }
     const head = readAt;
     const position = route.startPosition;
@@ -198,8 +206,7 @@ export class Bridge implements StatusSource {
       // then): a crash before that finds none, and the next start reads the prefix again, where a
       // checkpoint at the head would resume after it with the keys never delivered.
       this.logger.log('info', 'route starts', { route: route.name, position });
-      await worker.resync('start position resync');
-      return;
+      return () => worker.resync('start position resync');
     }
     const from = firstRevision(position, head);
     // Record where we start at once, so a crash before the first commit cannot skip ahead to a later "latest".
@@ -212,7 +219,7 @@ export class Bridge implements StatusSource {
       throw new Error(`route ${route.name}: checkpoint appeared while starting; restart the bridge`);
     this.committer.setCheckpoint(route.name, from - 1n);
     this.logger.log('info', 'route starts', { route: route.name, position, fromRevision: from.toString() });
-    worker.start(from);
+    return () => worker.start(from);
   }
 
   get group(): string {
