@@ -4,7 +4,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
-import { DEFAULT_ROUTES, RouteSchema } from '../shared/index.js';
+import { compileKeyPattern, DEFAULT_ROUTES, RouteSchema } from '../shared/index.js';
 import { ConfigError, errorMessage } from './errors.js';
 import { BOOKKEEPING_ROOT } from './keyspace.js';
 
@@ -115,11 +115,14 @@ export const BridgeConfigSchema = z
           message: `duplicate route name ${route.name}`,
         });
       names.add(route.name);
-      if (route.keyPattern.startsWith(BOOKKEEPING_ROOT)) {
+      // The prefix watched, not the pattern's text: `/{a}/{b}/{c}` watches `/`, and would invoke its
+      // function on the bridge's own status and checkpoint records.
+      const { prefix } = compileKeyPattern(route.keyPattern);
+      if (prefix.startsWith(BOOKKEEPING_ROOT) || BOOKKEEPING_ROOT.startsWith(prefix)) {
         ctx.addIssue({
           code: 'custom',
           path: ['routes', i, 'keyPattern'],
-          message: `must not watch the bridge's own ${BOOKKEEPING_ROOT}`,
+          message: `must not watch the bridge's own ${BOOKKEEPING_ROOT} (the route watches the prefix ${JSON.stringify(prefix)}; start the pattern with a literal segment)`,
         });
       }
     });

@@ -65,6 +65,14 @@ describe('bridge configuration', () => {
     expect(() => parseBridgeConfig({ routes: [{ ...route, keyPattern: '/_etcd-bridge/{id}' }] })).toThrow(
       /routes\.0\.keyPattern/,
     );
+    // Patterns whose watched prefix covers the bridge's keys, though their text does not start with them.
+    for (const keyPattern of ['/{a}/{b}/{c}', '/_etcd-bridge{x}', '/_etcd{x}/{y}'])
+      expect(() => parseBridgeConfig({ routes: [{ ...route, keyPattern }] }), keyPattern).toThrow(
+        /routes\.0\.keyPattern: must not watch the bridge's own \/_etcd-bridge\//,
+      );
+    expect(
+      parseBridgeConfig({ routes: [{ ...route, keyPattern: '/_etcd-bridge-other/{id}' }] }).routes,
+    ).toHaveLength(1);
   });
 
   it('takes the invoke timeout from INVOKE_TIMEOUT_MS, and names the field when it is not a number', () => {
