@@ -62,6 +62,25 @@ describe('outputs etcd refuses as too large', () => {
     // The batch that held it, then the record alone; or once, if it had a transaction to itself.
     expect([1, 2]).toContain(commits[0]?.count);
   });
+
+  it('dead-letters a value that JSON makes larger (300 KB of control characters are 1.8 MB escaped) without it; the bridge goes on', async () => {
+    const { client } = fixture;
+    await client.put('/esi-worker/heat_stacks/v2.0/ports/ctl').value('\u0001'.repeat(300_000));
+
+    const dlq = await waitFor(
+      'the dead-letter record (or the bridge stopping)',
+      async () => {
+        if (bridge.fatal) return `fatal: ${bridge.fatal.message}`;
+        const all = await client.getAll().prefix(keyspaceFor('test').dlqPrefix('heat-stacks')).strings();
+        return Object.values(all).find((text) => text.includes('/ports/ctl"'));
+      },
+      15_000,
+    );
+    expect(bridge.fatal?.message).toBeUndefined();
+    const record = JSON.parse(dlq);
+    expect(record).toMatchObject({ key: '/esi-worker/heat_stacks/v2.0/ports/ctl', valueSize: 300_000 });
+    expect(record.value).toBeUndefined();
+  });
 });
 
 describe('answers larger than gRPC takes by default (4 MiB)', () => {
