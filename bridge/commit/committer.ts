@@ -469,12 +469,14 @@ export class Committer {
     // from the state before them. This read is at or after every write it sees.
     this.committed(reads.header.revision);
     const retry: Pending[] = [];
-    const settled: Pending[] = [];
+    const settled: Array<[Pending, string]> = [];
     batch.forEach((p, i) => {
       const marker = reads.responses[i + 1]?.response_range.kvs[0];
       const applied = marker ? BigInt(marker.value.toString('utf8')) : 0n;
-      if (marker) this.rememberMarker(p.request.markerKey, marker.mod_revision);
-      if (applied >= p.request.revision) settled.push(p);
+      // Remembered only once settled: should the checkpoint read below fail, the batch is sent
+      // again, and a record that read no marker compares with what this committer remembers. Its
+      // marker as found would pass that compare, and the record would commit a second time.
+      if (marker && applied >= p.request.revision) settled.push([p, marker.mod_revision]);
       else {
         p.request.markerModRevision = marker ? marker.mod_revision : '0';
         this.rememberMarker(p.request.markerKey, p.request.markerModRevision);
@@ -484,8 +486,11 @@ export class Committer {
     // etcd3 sends a call again after a recoverable error (its default policy) without a word: the
     // transaction may have been applied on an attempt whose answer was lost, its checkpoints with
     // it. Learn what etcd holds before any later checkpoint is computed, so none goes below it.
-    if (settled.length > 0) await this.learnCheckpoints(new Set(settled.map((p) => p.request.route)));
-    for (const p of settled) p.resolve('already-applied');
+    if (settled.length > 0) await this.learnCheckpoints(new Set(settled.map(([p]) => p.request.route)));
+    for (const [p, markerModRevision] of settled) {
+      this.rememberMarker(p.request.markerKey, markerModRevision);
+      p.resolve('already-applied');
+    }
     this.queue = [...retry, ...this.queue];
   }
 
