@@ -29,6 +29,29 @@ export type DeadLetterRecord = z.infer<typeof DeadLetterRecordSchema>;
 
 /** Longest error message kept in a record. */
 export const MAX_ERROR_MESSAGE_CHARS = 4096;
+/**
+ * Longest error message kept, as the record carries it (JSON text): a sink keeps room beside the
+ * value for the other fields (SQS: 8 KiB), which 4096 characters can pass (3 bytes each for CJK,
+ * 6 for an escaped control character, and an error may quote the value: shared/errors.ts).
+ */
+export const MAX_ERROR_MESSAGE_BYTES = 4096;
+
+/** The error message cut to both limits. */
+function clipErrorMessage(message: string): string {
+  let text = message.slice(0, MAX_ERROR_MESSAGE_CHARS);
+  // A character is at most 6 bytes as JSON text: cutting over / 6 of them never cuts too many.
+  for (
+    let over = jsonBytes(text) - MAX_ERROR_MESSAGE_BYTES;
+    over > 0;
+    over = jsonBytes(text) - MAX_ERROR_MESSAGE_BYTES
+  )
+    text = text.slice(0, text.length - Math.ceil(over / 6));
+  return text;
+}
+
+function jsonBytes(text: string): number {
+  return Buffer.byteLength(JSON.stringify(text)) - 2;
+}
 
 export interface DeadLetterInput {
   route: string;
@@ -55,7 +78,7 @@ export function buildDeadLetterRecord(input: DeadLetterInput, maxValueBytes: num
     valueSize: bytes.length,
     valueSha256: sha256Hex(bytes),
     errorType: input.errorType,
-    errorMessage: input.errorMessage.slice(0, MAX_ERROR_MESSAGE_CHARS),
+    errorMessage: clipErrorMessage(input.errorMessage),
     attempts: input.attempts,
     firstAttemptAt: new Date(input.firstAttemptAt).toISOString(),
     lastAttemptAt: new Date(input.lastAttemptAt).toISOString(),
@@ -70,7 +93,7 @@ export function buildDeadLetterRecord(input: DeadLetterInput, maxValueBytes: num
     // The limit holds for the value as the record carries it, JSON text: base64 takes 4 bytes for
     // 3, an escaped character up to 6 (\u0001). Over it, the sink refuses the record (etcd: the
     // request is too large, and the route stops), and it would refuse it again after a restart.
-    if (Buffer.byteLength(JSON.stringify(value)) - 2 <= maxValueBytes) {
+    if (jsonBytes(value) <= maxValueBytes) {
       record.value = value;
       record.valueEncoding = isUtf8 ? 'utf8' : 'base64';
     }
@@ -132,7 +155,7 @@ export function withFailedAttempt(
   return {
     ...record,
     errorType,
-    errorMessage: message.slice(0, MAX_ERROR_MESSAGE_CHARS),
+    errorMessage: clipErrorMessage(message),
     attempts: record.attempts + 1,
     lastAttemptAt: at.toISOString(),
     deadLetteredAt: at.toISOString(),

@@ -156,3 +156,17 @@ describe('record ids and redrive bookkeeping', () => {
     expect(again.firstAttemptAt).toBe(record.firstAttemptAt);
   });
 });
+
+describe('buildDeadLetterRecord: the whole record fits the sink', () => {
+  it("an SQS record with a value just under the sink's limit and a non-ASCII error message stays within 256 KiB", async () => {
+    const { SqsDeadLetterSink } = await import('../../../../bridge/dlq/sqs-sink.js');
+    const sink = new SqsDeadLetterSink(() => ({}) as never, { 'heat-stacks': 'url' });
+    // stack_status "中中…" is rejected, and the error names it (shared/errors.ts): 3 bytes a character.
+    const errorMessage = `stack_status ${JSON.stringify('中'.repeat(5000))} has no worker_state; record rejected`;
+    const record = buildDeadLetterRecord(
+      input(Buffer.alloc(sink.maxValueBytes, 'a'), { errorMessage }),
+      sink.maxValueBytes,
+    );
+    expect(Buffer.byteLength(JSON.stringify(record))).toBeLessThanOrEqual(256 * 1024);
+  });
+});
