@@ -77,6 +77,7 @@ export async function lambdaEndpointCommand(args: string[]): Promise<number> {
     host: values.host,
     flag: '--port',
     off: '0 picks a free one',
+    hostFlag: '--host',
   }).catch(async (error: unknown) => {
     client?.close();
     await functionHost.close();

@@ -1,6 +1,7 @@
 /**
- * A port someone else holds is a mistake in the command line, not a crash: exit 2 with the port
- * and the flag that moves it, instead of an uncaught EADDRINUSE stack trace.
+ * A port someone else holds, or a host that is not this machine's, is a mistake in the command line,
+ * not a crash: exit 2 with the address and the flag that moves it, instead of an uncaught
+ * EADDRINUSE or ENOTFOUND stack trace.
  */
 import { CliFailure } from './usage.js';
 
@@ -11,7 +12,12 @@ export interface PortSetting {
   readonly flag: string;
   /** What else the flag can do: `0 turns it off`. */
   readonly off?: string;
+  /** The flag that sets the host, if a flag does: `--host`. */
+  readonly hostFlag?: string;
 }
+
+/** Listen errors that say the host is not an address of this machine (or not a name at all). */
+const BAD_HOST = new Set(['EADDRNOTAVAIL', 'ENOTFOUND', 'EAI_AGAIN', 'EAI_NONAME']);
 
 export function isAddressInUse(error: unknown): boolean {
   return (error as { code?: unknown } | null)?.code === 'EADDRINUSE';
@@ -30,6 +36,13 @@ export async function listenOrExplain<T>(listen: () => Promise<T>, setting: Port
     return await listen();
   } catch (error) {
     if (isAddressInUse(error)) throw portInUse(setting, error);
+    const code = (error as { code?: unknown } | null)?.code;
+    if (setting.hostFlag && typeof code === 'string' && BAD_HOST.has(code))
+      throw new CliFailure(
+        `cannot listen on ${setting.host} (${code}): not an address or name of this machine; choose another with ${setting.hostFlag}`,
+        2,
+        { cause: error },
+      );
     throw error;
   }
 }

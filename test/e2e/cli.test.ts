@@ -84,6 +84,15 @@ describe('etcd-bridge CLI', () => {
     const port = await runCli(['lambda-endpoint', '--port', '']);
     expect(port.code).toBe(2);
     expect(port.stderr).toContain('--port must be 0-65535');
+    // A host that is no name (or no address of this machine) is the flag's mistake too.
+    for (const badHost of ['999.1.1.1', '192.0.2.1']) {
+      const host = await runCli(['lambda-endpoint', '--port', '0', '--host', badHost]);
+      expect({ code: host.code, stderr: host.stderr }, badHost).toMatchObject({
+        code: 2,
+        stderr: expect.stringContaining(`cannot listen on ${badHost}`),
+      });
+      expect(host.stderr).toContain('--host');
+    }
   });
 
   it('invoke: stdout is exactly the function response; exit 0', async () => {
