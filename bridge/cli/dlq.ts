@@ -278,7 +278,15 @@ async function redriveCommand(
   const { config, io } = ctx;
   if (values.route !== undefined && values.id !== undefined && !values.id.startsWith(`${values.route}/`))
     throw new CliUsageError(`dlq redrive: --id ${values.id} is not a record of --route ${values.route}`);
-  const idRoute = values.id?.split('/')[0];
+  // "Only this record": a short id (`<route>/<revision>`, or a bare route) must name exactly one,
+  // as for `dlq show` and `dlq delete`; it is resolved to that record's full id first.
+  let id = values.id;
+  if (id !== undefined && id.replace(/\/+$/, '').split('/').length < 3) {
+    const record = await findOne(ctx, 'redrive', id);
+    if (record === undefined) return 1;
+    id = recordId(record);
+  }
+  const idRoute = id?.split('/')[0];
   const route = values.route ?? (config.routes.some((r) => r.name === idRoute) ? idRoute : undefined);
   const invoker = ctx.deps.invoker ?? createInvoker(config);
   const bar = io.progress('redrive');
@@ -291,7 +299,7 @@ async function redriveCommand(
       invoker,
       routes: config.routes,
       ...(route !== undefined ? { route } : {}),
-      ...(values.id !== undefined ? { id: values.id } : {}),
+      ...(id !== undefined ? { id } : {}),
       onProgress: (done, total) => bar.update(done, total),
       onUnreadable: warnUnreadable(io, 'redrive'),
     });
