@@ -295,8 +295,14 @@ async function commitOne(
   }
   if (removal && entry.version !== undefined) {
     const now = await patiently(() => client.get(entry.id).exec());
-    if (now.kvs[0]?.mod_revision !== entry.version)
+    if (now.kvs[0]?.mod_revision !== entry.version) {
+      // Gone, and the marker moved to R since the snapshot: this very transaction was applied and
+      // its answer lost (patiently tried it again, and the retry found its own writes), or a
+      // concurrent redrive of this entry applied it. Either way it is redriven, once.
+      if (now.kvs.length === 0 && (await markerMovedTo(client, outputs)))
+        return { kind: 'redriven', id, record, writes: outputs.mutations.length };
       return { kind: 'skipped', id, record, reason: 'the entry changed or went while it was redriven' };
+    }
   }
   if (receipt && (await patiently(() => client.get(receipt).exec())).kvs.length > 0) {
     // Redriven before (this message's copy, or this message before a crash): applied; drop it.
@@ -304,6 +310,16 @@ async function commitOne(
     return { kind: 'superseded', id, record, appliedRevision: record.modRevision };
   }
   return 'moved';
+}
+
+/** Whether K's marker was rewritten since the snapshot, and now holds the record's revision. */
+async function markerMovedTo(client: Etcd3, outputs: Outputs): Promise<boolean> {
+  const marker = (await patiently(() => client.get(outputs.markerKey).exec())).kvs[0];
+  return (
+    marker !== undefined &&
+    marker.mod_revision !== outputs.markerModRevision &&
+    BigInt(marker.value.toString('utf8')) === outputs.revision
+  );
 }
 
 /** SQS keeps a message 14 days at most: a receipt need not outlive that. */
