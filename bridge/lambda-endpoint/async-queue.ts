@@ -30,7 +30,8 @@ export interface AsyncJob {
 export interface AsyncQueueOptions {
   retries: number;
   retryDelayMs: number;
-  run: (job: AsyncJob) => Promise<InvocationOutcome>;
+  /** `signal` aborts at close(): an attempt not begun yet (waiting for capacity) may reject then. */
+  run: (job: AsyncJob, signal: AbortSignal) => Promise<InvocationOutcome>;
   onFailure: (failure: AsyncInvokeFailure) => Promise<void>;
   log: (entry: Record<string, unknown>) => void;
 }
@@ -96,7 +97,15 @@ export class AsyncQueue {
       if (this.#closed) break;
       attempts += 1;
       lastAttemptAt = new Date().toISOString();
-      const outcome = await run(job);
+      let outcome: InvocationOutcome;
+      try {
+        outcome = await run(job, this.#closing.signal);
+      } catch (error) {
+        // Refused at close before it ran (it was waiting for an environment): dropped, as below.
+        if (!this.#closed) throw error;
+        attempts -= 1;
+        break;
+      }
       if (outcome.kind === 'success') return;
       lastError = outcome.error;
       log({

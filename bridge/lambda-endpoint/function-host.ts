@@ -17,6 +17,8 @@ export interface HostedInvocation {
   readonly wantsLogTail: boolean;
   /** An Event invocation waits for an environment; a synchronous one is throttled instead. */
   readonly waitForCapacity: boolean;
+  /** Aborted when the endpoint closes: an invocation still waiting for an environment gives up. */
+  readonly signal?: AbortSignal;
 }
 
 export interface HostedOutcome {

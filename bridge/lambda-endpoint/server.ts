@@ -46,7 +46,7 @@ export interface LambdaEndpointOptions {
 export interface LambdaEndpoint {
   url: string;
   port: number;
-  /** Stops accepting requests; Event invocations waiting for a retry are dropped (and logged). */
+  /** Stops accepting requests; Event invocations waiting for a retry or an environment are dropped (and logged). */
   close(): Promise<void>;
   /** Resolves when no async (Event) invocation is queued or running. */
   idle(): Promise<void>;
@@ -75,7 +75,7 @@ export async function startLambdaEndpoint(options: LambdaEndpointOptions): Promi
   const queue = new AsyncQueue({
     retries: options.asyncRetries ?? 2,
     retryDelayMs: options.asyncRetryDelayMs ?? 1000,
-    run: async (job) =>
+    run: async (job, signal) =>
       (
         await functionHost.invoke({
           functionName: job.functionName,
@@ -84,6 +84,7 @@ export async function startLambdaEndpoint(options: LambdaEndpointOptions): Promi
           event: job.event,
           wantsLogTail: false,
           waitForCapacity: true,
+          signal,
         })
       ).outcome,
     onFailure:

@@ -42,8 +42,14 @@ export class EnvironmentPool {
     return [...this.#environments];
   }
 
-  async invoke(requestId: string, payload: string, waitForCapacity: boolean): Promise<EnvironmentResult> {
-    const environment = await this.#acquire(waitForCapacity);
+  /** `signal`: a wait for capacity ends when it aborts (the endpoint is closing), with a rejection. */
+  async invoke(
+    requestId: string,
+    payload: string,
+    waitForCapacity: boolean,
+    signal?: AbortSignal,
+  ): Promise<EnvironmentResult> {
+    const environment = await this.#acquire(waitForCapacity, signal);
     try {
       return await environment.invoke(requestId, payload);
     } finally {
@@ -61,16 +67,29 @@ export class EnvironmentPool {
     for (const wake of this.#waiters.splice(0)) wake();
   }
 
-  async #acquire(waitForCapacity: boolean): Promise<ExecutionEnvironment> {
+  async #acquire(waitForCapacity: boolean, signal?: AbortSignal): Promise<ExecutionEnvironment> {
     for (;;) {
-      if (this.#closed) throw new Error('the endpoint is closing');
+      if (this.#closed || signal?.aborted) throw new Error('the endpoint is closing');
       for (const environment of this.#environments) {
         if (environment.dead) this.#environments.delete(environment);
         else if (environment.reserve()) return environment;
       }
       if (this.size < this.#options.concurrency) return this.#startOne();
       if (!waitForCapacity) throw tooManyRequests(this.#options.reserved);
-      await new Promise<void>((resolve) => this.#waiters.push(resolve));
+      await new Promise<void>((resolve) => {
+        const onAbort = (): void => {
+          // Out of the line, so that a wake-up meant for the next waiter is not spent on this one.
+          const at = this.#waiters.indexOf(wake);
+          if (at >= 0) this.#waiters.splice(at, 1);
+          resolve();
+        };
+        const wake = (): void => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve();
+        };
+        this.#waiters.push(wake);
+        signal?.addEventListener('abort', onAbort, { once: true });
+      });
     }
   }
 

@@ -75,7 +75,12 @@ export function runtimeHost(options: RuntimeHostOptions): RuntimeHost {
     async invoke(invocation): Promise<HostedOutcome> {
       const pool = pools.get(invocation.functionName);
       if (!pool) throw new Error(`no function ${invocation.functionName}`);
-      const result = await pool.invoke(invocation.requestId, invocation.payload, invocation.waitForCapacity);
+      const result = await pool.invoke(
+        invocation.requestId,
+        invocation.payload,
+        invocation.waitForCapacity,
+        invocation.signal,
+      );
       options.onInvocation?.({
         functionName: invocation.functionName,
         requestId: invocation.requestId,
