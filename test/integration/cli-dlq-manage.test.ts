@@ -21,7 +21,13 @@ import { heatStackText } from '../helpers/records.js';
 
 const cli = (args: string[], env: NodeJS.ProcessEnv = {}) => runCli(args, { env, timeoutMs: 45_000 });
 
-function record(route: string, id: string, revision: number): DeadLetterRecord {
+/** A dead-lettered record; its value by default a heat stack whose status no rule handles. */
+function record(
+  route: string,
+  id: string,
+  revision: number,
+  value = '{"stack_status": "SUSPEND_COMPLETE"}',
+): DeadLetterRecord {
   const collection = route === 'heat-stacks' ? 'heat_stacks' : 'job_state';
   return buildDeadLetterRecord(
     {
@@ -29,7 +35,7 @@ function record(route: string, id: string, revision: number): DeadLetterRecord {
       key: `/esi-worker/${collection}/v2.0/ports/${id}`,
       type: 'put',
       modRevision: BigInt(revision),
-      value: Buffer.from('{"stack_status": "SUSPEND_COMPLETE"}'),
+      value: Buffer.from(value),
       errorType: 'RecordValidationError',
       errorMessage: 'stack_status SUSPEND_COMPLETE is not handled',
       attempts: 1,
@@ -41,27 +47,7 @@ function record(route: string, id: string, revision: number): DeadLetterRecord {
   );
 }
 
-const heatKey = (id: string) => `/esi-worker/heat_stacks/v2.0/ports/${id}`;
 const jobKey = (id: string) => `/esi-worker/job_state/v2.0/ports/${id}`;
-
-function deadLetter(id: string, revision: number): DeadLetterRecord {
-  return buildDeadLetterRecord(
-    {
-      route: 'heat-stacks',
-      key: heatKey(id),
-      type: 'put',
-      modRevision: BigInt(revision),
-      value: Buffer.from(heatStackText({})),
-      errorType: 'TooManyRequestsException',
-      errorMessage: 'throttled',
-      attempts: 6,
-      firstAttemptAt: Date.now(),
-      lastAttemptAt: Date.now(),
-      bridgeId: 'test',
-    },
-    1024 * 1024,
-  );
-}
 
 function memoryIo(): CliIo & { stdout: string; stderr: string } {
   const io = {
@@ -312,7 +298,12 @@ describe('dlq redrive --id names one record', () => {
   let dir: string;
   let config: string;
   // Two keys one transaction wrote (the same revision), and a third record.
-  const records = [deadLetter('a', 21), deadLetter('b', 21), deadLetter('c', 22)];
+  const valid = heatStackText({});
+  const records = [
+    record('heat-stacks', 'a', 21, valid),
+    record('heat-stacks', 'b', 21, valid),
+    record('heat-stacks', 'c', 22, valid),
+  ];
 
   beforeAll(async () => {
     fixture = await startEtcd();
