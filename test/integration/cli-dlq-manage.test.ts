@@ -49,6 +49,24 @@ function record(
 
 const jobKey = (id: string) => `/esi-worker/job_state/v2.0/ports/${id}`;
 
+/** A fresh etcd holding these records in `group`'s etcd sink, and a config file naming both. */
+async function etcdSinkWith(group: string, records: readonly DeadLetterRecord[]) {
+  const fixture = await startEtcd();
+  const sink = new EtcdDeadLetterSink(fixture.client, keyspaceFor(group));
+  for (const r of records) {
+    const { key, value } = sink.write(r);
+    await fixture.client.put(key).value(value);
+  }
+  const dir = await mkdtemp(join(tmpdir(), `dlq-${group}-`));
+  const config = join(dir, 'bridge.json');
+  await writeFile(config, JSON.stringify({ etcd: { endpoints: [fixture.etcd.clientUrl] }, group }));
+  const close = async () => {
+    await stopEtcd(fixture);
+    await rm(dir, { recursive: true, force: true });
+  };
+  return { fixture, sink, config, close };
+}
+
 function memoryIo(): CliIo & { stdout: string; stderr: string } {
   const io = {
     stdout: '',
@@ -66,9 +84,7 @@ function memoryIo(): CliIo & { stdout: string; stderr: string } {
 
 describe('dlq delete and purge on the etcd sink', () => {
   const group = 'manage';
-  let fixture: EtcdFixture;
   let sink: EtcdDeadLetterSink;
-  let dir: string;
   let config: string;
   const records = [
     record('heat-stacks', 'a', 11),
@@ -77,21 +93,11 @@ describe('dlq delete and purge on the etcd sink', () => {
     record('job-state', 'd', 14),
   ];
 
+  let closeSink: () => Promise<void>;
   beforeAll(async () => {
-    fixture = await startEtcd();
-    sink = new EtcdDeadLetterSink(fixture.client, keyspaceFor(group));
-    for (const r of records) {
-      const { key, value } = sink.write(r);
-      await fixture.client.put(key).value(value);
-    }
-    dir = await mkdtemp(join(tmpdir(), 'dlq-manage-'));
-    config = join(dir, 'bridge.json');
-    await writeFile(config, JSON.stringify({ etcd: { endpoints: [fixture.etcd.clientUrl] }, group }));
+    ({ sink, config, close: closeSink } = await etcdSinkWith(group, records));
   });
-  afterAll(async () => {
-    await stopEtcd(fixture);
-    await rm(dir, { recursive: true, force: true });
-  });
+  afterAll(() => closeSink?.());
 
   const ids = async () => (await sink.list()).map((e) => recordId(e.record));
 
@@ -295,7 +301,6 @@ describe('dlq redrive --id names one record', () => {
   const group = 'redrive-id';
   let fixture: EtcdFixture;
   let sink: EtcdDeadLetterSink;
-  let dir: string;
   let config: string;
   // Two keys one transaction wrote (the same revision), and a third record.
   const valid = heatStackText({});
@@ -305,21 +310,11 @@ describe('dlq redrive --id names one record', () => {
     record('heat-stacks', 'c', 22, valid),
   ];
 
+  let closeSink: () => Promise<void>;
   beforeAll(async () => {
-    fixture = await startEtcd();
-    sink = new EtcdDeadLetterSink(fixture.client, keyspaceFor(group));
-    for (const r of records) {
-      const { key, value } = sink.write(r);
-      await fixture.client.put(key).value(value);
-    }
-    dir = await mkdtemp(join(tmpdir(), 'dlq-redrive-id-'));
-    config = join(dir, 'bridge.json');
-    await writeFile(config, JSON.stringify({ etcd: { endpoints: [fixture.etcd.clientUrl] }, group }));
+    ({ fixture, sink, config, close: closeSink } = await etcdSinkWith(group, records));
   });
-  afterAll(async () => {
-    await stopEtcd(fixture);
-    await rm(dir, { recursive: true, force: true });
-  });
+  afterAll(() => closeSink?.());
   const left = async () => (await sink.list()).map((e) => recordId(e.record));
 
   it('a bare route as --id is refused, like dlq show refuses it; nothing is redriven', async () => {
